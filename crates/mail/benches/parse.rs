@@ -16,10 +16,15 @@ use patchtrack_mail::{MboxReader, ParseOptions, Quoting, parse_mail};
 fn corpus() -> Vec<Vec<u8>> {
     let dir = std::env::var_os("PATCHTRACK_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+        });
     let path = dir.join("git-list.mbox.xz");
     let file = File::open(&path).unwrap_or_else(|e| {
-        panic!("benchmark needs {} (set PATCHTRACK_CORPUS): {e}", path.display())
+        panic!(
+            "benchmark needs {} (set PATCHTRACK_CORPUS): {e}",
+            path.display()
+        )
     });
     let reader = BufReader::new(liblzma::read::XzDecoder::new_multi_decoder(file));
     MboxReader::new(reader, Quoting::Mboxrd)

@@ -10,6 +10,8 @@
 //! The entry point is [`parse_mail`]; [`MboxReader`] and [`maildir`] feed it
 //! archives.
 
+#![warn(missing_docs)]
+
 pub mod address;
 pub mod charset;
 pub mod date;

@@ -90,6 +90,13 @@ fn is_ext_header(line: &str) -> bool {
     EXT_HEADERS.iter().any(|p| line.starts_with(p))
 }
 
+/// Moves the pending (suspected header) lines and `line` to `dst`.
+fn flush(dst: &mut String, pending: &mut String, line: &str) {
+    dst.push_str(pending);
+    dst.push_str(line);
+    pending.clear();
+}
+
 const NO_NEWLINE: &str = "\\ No newline at end of file";
 
 /// Splits a text/plain body into (diff, comment); either may be absent.
@@ -135,9 +142,7 @@ pub fn parse_patch(content: &str) -> (Option<String>, Option<String>) {
                     pending.push_str(l);
                     state = 1;
                 } else {
-                    comment.push_str(&pending);
-                    comment.push_str(l);
-                    pending.clear();
+                    flush(&mut comment, &mut pending, l);
                     state = 0;
                 }
             }
@@ -145,14 +150,10 @@ pub fn parse_patch(content: &str) -> (Option<String>, Option<String>) {
                 if let Some((old, new)) = hunk_counts(l) {
                     old_left = old;
                     new_left = new;
-                    patch.push_str(&pending);
-                    patch.push_str(l);
-                    pending.clear();
+                    flush(&mut patch, &mut pending, l);
                     state = 4;
                 } else if l.starts_with("--- ") {
-                    patch.push_str(&pending);
-                    patch.push_str(l);
-                    pending.clear();
+                    flush(&mut patch, &mut pending, l);
                     state = 2;
                 } else if hunks > 0 && l.starts_with(NO_NEWLINE) {
                     patch.push_str(l);
@@ -160,9 +161,7 @@ pub fn parse_patch(content: &str) -> (Option<String>, Option<String>) {
                     pending.push_str(l);
                     state = 1;
                 } else {
-                    comment.push_str(&pending);
-                    comment.push_str(l);
-                    pending.clear();
+                    flush(&mut comment, &mut pending, l);
                     state = 0;
                 }
             }
@@ -185,14 +184,10 @@ pub fn parse_patch(content: &str) -> (Option<String>, Option<String>) {
             }
             6 => {
                 if is_ext_header(l) || l.starts_with("--- ") {
-                    patch.push_str(&pending);
-                    patch.push_str(l);
-                    pending.clear();
+                    flush(&mut patch, &mut pending, l);
                     state = if l.starts_with("--- ") { 2 } else { 6 };
                 } else if l.starts_with("GIT binary patch") {
-                    patch.push_str(&pending);
-                    patch.push_str(l);
-                    pending.clear();
+                    flush(&mut patch, &mut pending, l);
                     state = 7;
                 } else {
                     pending.push_str(l);
@@ -204,9 +199,7 @@ pub fn parse_patch(content: &str) -> (Option<String>, Option<String>) {
                     pending.push_str(l);
                     state = 0;
                 } else {
-                    patch.push_str(&pending);
-                    patch.push_str(l);
-                    pending.clear();
+                    flush(&mut patch, &mut pending, l);
                 }
             }
         }

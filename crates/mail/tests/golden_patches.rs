@@ -189,3 +189,20 @@ fn seed_qemu_patch_matches_patchwork_api() {
     assert_eq!(m.prefixes, prefixes);
     assert_eq!(m.list_ids, [api["project"]["list_id"].as_str().unwrap()]);
 }
+
+#[test]
+fn crlf_mail_reads_like_lf_mail() {
+    let raw = std::fs::read(common::testdata().join("seed/seed-qemu-patch.mbox")).unwrap();
+    let crlf: Vec<u8> = String::from_utf8(raw.clone())
+        .unwrap()
+        .replace('\n', "\r\n")
+        .into_bytes();
+    let (lf, crlf) = (parse(&raw), parse(&crlf));
+    assert_eq!(crlf.kind, Kind::Patch);
+    assert_eq!(crlf.name, lf.name);
+    assert_eq!(crlf.msgid, lf.msgid);
+    assert_eq!(crlf.submitter, lf.submitter);
+    assert_eq!(crlf.date, lf.date);
+    // The hash drops carriage returns, so tools agree whatever the line ends.
+    assert_eq!(crlf.hash, lf.hash);
+}

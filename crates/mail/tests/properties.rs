@@ -9,9 +9,7 @@ mod common;
 use patchtrack_mail::date::{UtcSeconds, parse_date};
 use patchtrack_mail::split::parse_patch;
 use patchtrack_mail::subject::clean_subject;
-use patchtrack_mail::{
-    Kind, MboxReader, MboxWriter, ParseOptions, Quoting, hash_diff, parse_mail,
-};
+use patchtrack_mail::{Kind, MboxReader, MboxWriter, ParseOptions, Quoting, hash_diff, parse_mail};
 use proptest::prelude::*;
 
 /// Every test mailbox of the repository, whole.
