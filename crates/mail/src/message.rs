@@ -89,6 +89,9 @@ pub struct ParsedMail {
     pub msgid: Option<String>,
     /// In-Reply-To then References (newest first), without duplicates.
     pub references: Vec<String>,
+    /// The decoded `Subject:` header, prefixes and all (what a project's
+    /// `subject_match` is tried on).
+    pub subject: Option<String>,
     /// Patch name: cleaned subject with kept prefixes.
     pub name: Option<String>,
     /// Kept subject prefixes.
@@ -138,6 +141,7 @@ impl ParsedMail {
             reason: Some(reason.to_string()),
             msgid: None,
             references: Vec::new(),
+            subject: None,
             name: None,
             prefixes: Vec::new(),
             version: 1,
@@ -319,6 +323,7 @@ pub fn parse_mail(raw: &[u8], options: &ParseOptions) -> ParsedMail {
         reason,
         msgid: Some(msgid),
         references,
+        subject: Some(raw_subject),
         name: Some(name),
         prefixes,
         version,

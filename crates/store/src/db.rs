@@ -1,0 +1,160 @@
+//! Opening the database: the backend comes from the URL, SQLite gets its
+//! pragmas, and migrations for the right backend are applied.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::error::{Result, StoreError};
+
+/// Which engine is behind the pool; SQL that must differ asks this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite: one file, one writer at a time.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The database: a connection pool and its backend.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+}
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The default database: a SQLite file in the current directory.
+pub const DEFAULT_URL: &str = "sqlite://./patchtrack.db";
+
+fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::Invalid(format!(
+            "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
+        )))
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` creates the file when missing;
+    /// `postgres://...`). Failure to reach the database is
+    /// [`StoreError::Unavailable`].
+    pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, 8).await
+    }
+
+    /// Connects with at most `max_connections` connections.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(StoreError::Unavailable)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Unavailable)?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE,
+            Backend::Postgres => &POSTGRES,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Runs one administrative statement (for example `CREATE DATABASE`),
+    /// outside any transaction. For tools and tests, not for request paths.
+    pub async fn execute_admin(&self, sql: &str) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The backend behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that concurrent writers queue instead of
+    /// failing when a read transaction tries to become a write one.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// The migration versions of each backend's tree, for the parity test.
+    pub fn migration_versions() -> (Vec<i64>, Vec<i64>) {
+        (
+            SQLITE.iter().map(|m| m.version).collect(),
+            POSTGRES.iter().map(|m| m.version).collect(),
+        )
+    }
+
+    /// Every (table, column) of the schema, sorted; the same on both
+    /// backends after migration.
+    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS t, p.name AS c FROM sqlite_schema m \
+                 JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                 AND m.name NOT LIKE '_sqlx%'"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS t, column_name::text AS c \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut out: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                use sqlx::Row;
+                Ok((r.try_get::<String, _>("t")?, r.try_get::<String, _>("c")?))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        out.sort();
+        Ok(out)
+    }
+}

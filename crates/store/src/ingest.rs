@@ -1,0 +1,548 @@
+//! Turning one mail into stored objects, in one transaction, as Patchwork's
+//! `parse_mail` does: project lookup, patch / cover / comment creation,
+//! series assignment, tags, dependencies and events, plus the original
+//! bytes. A mail already stored is a no-op, so imports can be re-run.
+
+use sqlx::Row;
+
+use patchtrack_mail::{Kind, ParseOptions, ParsedMail, parse_mail};
+
+use crate::db::Store;
+use crate::error::{Result, StoreError};
+use crate::event::{self, EventRefs};
+use crate::project::Project;
+use crate::series::{self, Member};
+use crate::{delegation, person, tag, time};
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// How to ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Use this list id instead of the mail's List-Id headers.
+    pub list_id: Option<String>,
+}
+
+/// What became of a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored as a patch (or a pull request).
+    Patch {
+        /// The new patch.
+        id: i64,
+    },
+    /// Stored as a cover letter.
+    Cover {
+        /// The new cover.
+        id: i64,
+    },
+    /// Stored as a comment on a patch.
+    PatchComment {
+        /// The new comment.
+        id: i64,
+        /// The patch it answers.
+        patch_id: i64,
+    },
+    /// Stored as a comment on a cover letter.
+    CoverComment {
+        /// The new comment.
+        id: i64,
+        /// The cover it answers.
+        cover_id: i64,
+    },
+    /// Already stored: nothing changed.
+    Duplicate,
+    /// Deliberately not stored (no project, ignore hint, no content, a reply
+    /// to nothing we know); the reason says which.
+    Dropped(String),
+    /// Not a usable mail (missing or invalid From, Subject or Message-Id).
+    Rejected(String),
+}
+
+impl Outcome {
+    /// Whether something was stored.
+    pub fn is_stored(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Patch { .. }
+                | Outcome::Cover { .. }
+                | Outcome::PatchComment { .. }
+                | Outcome::CoverComment { .. }
+        )
+    }
+}
+
+/// The stored header block: `Name: value` lines in order, NULs removed.
+fn header_text(mail: &ParsedMail) -> String {
+    let mut out = String::new();
+    for h in mail.headers.iter() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&h.name);
+        out.push_str(": ");
+        out.push_str(&String::from_utf8_lossy(&h.value));
+    }
+    out.replace('\0', "")
+}
+
+impl Store {
+    /// Finds the project a mail belongs to.
+    async fn project_of(
+        &self,
+        mail: &ParsedMail,
+        options: &IngestOptions,
+    ) -> Result<Option<Project>> {
+        let subject = mail.subject.as_deref().unwrap_or("");
+        if let Some(id) = &options.list_id {
+            return self.project_for(id, subject).await;
+        }
+        for id in &mail.list_ids {
+            if let Some(p) = self.project_for(id, subject).await? {
+                return Ok(Some(p));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Stores one mail. Transient failures (lost races, a busy database)
+    /// are retried; the result says what was stored or why nothing was.
+    pub async fn ingest(&self, raw: &[u8], options: &IngestOptions) -> Result<Outcome> {
+        let first = parse_mail(raw, &ParseOptions::default());
+        match first.kind {
+            Kind::Invalid => {
+                return Ok(Outcome::Rejected(first.reason.unwrap_or_default()));
+            }
+            Kind::Ignored => return Ok(Outcome::Dropped("X-Patchwork-Hint: ignore".into())),
+            _ => {}
+        }
+        let Some(project) = self.project_of(&first, options).await? else {
+            let ids = options
+                .list_id
+                .clone()
+                .unwrap_or_else(|| first.list_ids.join(", "));
+            return Ok(Outcome::Dropped(format!("no project for list id [{ids}]")));
+        };
+        // Project-specific parsing: the linkname is dropped from prefixes and
+        // the list address undoes DMARC rewriting.
+        let linkname_prefix = first
+            .prefixes
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&project.linkname));
+        let from_list = !project.listemail.is_empty()
+            && first
+                .submitter
+                .as_ref()
+                .is_some_and(|a| a.email.eq_ignore_ascii_case(&project.listemail));
+        let mail = if linkname_prefix || from_list {
+            parse_mail(
+                raw,
+                &ParseOptions {
+                    drop_prefixes: vec![project.linkname.clone()],
+                    list_email: Some(project.listemail.clone()).filter(|e| !e.is_empty()),
+                    strict_charsets: false,
+                },
+            )
+        } else {
+            first
+        };
+        if mail.kind == Kind::Empty {
+            return Ok(Outcome::Dropped(
+                "nothing to work with: no diff and no text".into(),
+            ));
+        }
+
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let mut tx = self.begin_write().await?;
+                let outcome = store_mail(&mut tx, &project, &mail, raw).await?;
+                if outcome.is_stored() {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok::<_, StoreError>(outcome)
+            }
+            .await;
+            match result {
+                Err(e) if e.is_transient() && attempt < 10 => {
+                    tracing::debug!(attempt, error = %e, "retrying mail");
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Whether this message-id is already stored in the project, as anything.
+/// Checked first, so that re-importing an archive is a no-op even for mails
+/// whose classification depends on what is already stored.
+async fn already_stored(tx: &mut Tx, project_id: i64, msgid: &str) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM patch WHERE project_id = $1 AND msgid = $2 \
+         UNION ALL SELECT 1 FROM cover WHERE project_id = $1 AND msgid = $2 \
+         UNION ALL SELECT 1 FROM patch_comment c JOIN patch p ON p.id = c.patch_id \
+             WHERE p.project_id = $1 AND c.msgid = $2 \
+         UNION ALL SELECT 1 FROM cover_comment c JOIN cover v ON v.id = c.cover_id \
+             WHERE v.project_id = $1 AND c.msgid = $2 \
+         LIMIT 1",
+    )
+    .bind(project_id)
+    .bind(msgid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
+}
+
+async fn store_mail(
+    tx: &mut Tx,
+    project: &Project,
+    mail: &ParsedMail,
+    raw: &[u8],
+) -> Result<Outcome> {
+    let msgid = mail.msgid.as_deref().unwrap_or_default();
+    if already_stored(tx, project.id, msgid).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    match mail.kind {
+        Kind::Patch | Kind::PullRequest => create_patch(tx, project, mail, raw).await,
+        Kind::Cover => {
+            let name = mail.name.as_deref().unwrap_or("");
+            // Upstream looks for the name in every project; a cover of
+            // another project must not turn this one into a comment.
+            let named_cover_exists = !mail.references.is_empty()
+                && sqlx::query(
+                    "SELECT 1 AS one FROM cover WHERE project_id = $1 AND name = $2 LIMIT 1",
+                )
+                .bind(project.id)
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some();
+            if named_cover_exists {
+                create_comment(tx, project, mail, raw).await
+            } else {
+                create_cover(tx, project, mail, raw).await
+            }
+        }
+        Kind::Comment => create_comment(tx, project, mail, raw).await,
+        Kind::Empty | Kind::Ignored | Kind::Invalid => Ok(Outcome::Dropped(
+            mail.reason
+                .clone()
+                .unwrap_or_else(|| "unusable mail".into()),
+        )),
+    }
+}
+
+fn invalid_from() -> Outcome {
+    Outcome::Rejected("Invalid 'From' header".into())
+}
+
+async fn save_raw(tx: &mut Tx, project: &Project, msgid: &str, raw: &[u8]) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO raw_mail (project_id, msgid, received, data) VALUES ($1, $2, $3, $4) \
+         RETURNING id",
+    )
+    .bind(project.id)
+    .bind(msgid)
+    .bind(time::now())
+    .bind(raw.to_vec())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+async fn exists(tx: &mut Tx, sql: &'static str, a: i64, msgid: &str) -> Result<bool> {
+    Ok(sqlx::query(sql)
+        .bind(a)
+        .bind(msgid)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
+}
+
+async fn create_patch(
+    tx: &mut Tx,
+    project: &Project,
+    mail: &ParsedMail,
+    raw: &[u8],
+) -> Result<Outcome> {
+    let Some(author) = &mail.submitter else {
+        return Ok(invalid_from());
+    };
+    let msgid = mail.msgid.as_deref().unwrap_or_default();
+    let dup = "SELECT 1 AS one FROM patch WHERE project_id = $1 AND msgid = $2";
+    if exists(tx, dup, project.id, msgid).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let submitter = person::get_or_create(tx, author).await?;
+    let mut delegate = match &mail.patchwork.delegate {
+        Some(email) => delegation::user_by_email(tx, email).await?,
+        None => None,
+    };
+    if delegate.is_none()
+        && let Some(diff) = mail.diff.as_deref().filter(|d| !d.is_empty())
+    {
+        delegate = delegation::by_rules(tx, project.id, diff).await?;
+    }
+    let state = initial_state(tx, mail.patchwork.state.as_deref()).await?;
+    let date = mail.date.map_or_else(time::now, time::from_seconds);
+    let raw_id = save_raw(tx, project, msgid, raw).await?;
+    let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
+    let row = sqlx::query(
+        "INSERT INTO patch (project_id, msgid, name, date, submitter_id, headers, content, diff, \
+         pull_url, delegate_id, state_id, hash, raw_mail_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(project.id)
+    .bind(msgid)
+    .bind(name)
+    .bind(date)
+    .bind(submitter)
+    .bind(header_text(mail))
+    .bind(&mail.content)
+    .bind(mail.diff.as_deref())
+    .bind(mail.pull_url.as_deref())
+    .bind(delegate)
+    .bind(state)
+    .bind(mail.hash.as_deref())
+    .bind(raw_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    tag::recount(tx, id, project.use_tags).await?;
+    let patch_refs = EventRefs {
+        patch: Some(id),
+        ..EventRefs::default()
+    };
+    event::record(tx, "patch-created", project.id, date, patch_refs).await?;
+
+    let member = Member {
+        project_id: project.id,
+        msgid,
+        refs: &mail.references,
+        date,
+        submitter_id: submitter,
+        version: i64::from(mail.version),
+    };
+    let marker = mail.number.zip(mail.total);
+    let series = series::assign_patch(tx, &member, id, name, marker).await?;
+    if let Some(series) = series {
+        series::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
+    }
+    Ok(Outcome::Patch { id })
+}
+
+/// The state for a new patch: `X-Patchwork-State` if it names one, else the
+/// state with ordering 0.
+async fn initial_state(tx: &mut Tx, requested: Option<&str>) -> Result<i64> {
+    if let Some(name) = requested {
+        let row = sqlx::query("SELECT id FROM state WHERE LOWER(name) = LOWER($1)")
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(r) = row {
+            return Ok(r.try_get("id")?);
+        }
+    }
+    let row = sqlx::query("SELECT id FROM state WHERE ordering = 0")
+        .fetch_optional(&mut **tx)
+        .await?;
+    match row {
+        Some(r) => Ok(r.try_get("id")?),
+        None => Err(StoreError::Invalid(
+            "no initial state (a state with ordering 0) is defined".into(),
+        )),
+    }
+}
+
+async fn create_cover(
+    tx: &mut Tx,
+    project: &Project,
+    mail: &ParsedMail,
+    raw: &[u8],
+) -> Result<Outcome> {
+    let Some(author) = &mail.submitter else {
+        return Ok(invalid_from());
+    };
+    let msgid = mail.msgid.as_deref().unwrap_or_default();
+    let dup = "SELECT 1 AS one FROM cover WHERE project_id = $1 AND msgid = $2";
+    if exists(tx, dup, project.id, msgid).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let submitter = person::get_or_create(tx, author).await?;
+    let date = mail.date.map_or_else(time::now, time::from_seconds);
+    let member = Member {
+        project_id: project.id,
+        msgid,
+        refs: &mail.references,
+        date,
+        submitter_id: submitter,
+        version: i64::from(mail.version),
+    };
+    let total = i64::from(mail.total.unwrap_or(0));
+    let series = series::series_for_cover(tx, &member, total).await?;
+    let raw_id = save_raw(tx, project, msgid, raw).await?;
+    let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
+    let row = sqlx::query(
+        "INSERT INTO cover (project_id, msgid, name, date, submitter_id, headers, content, \
+         raw_mail_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(project.id)
+    .bind(msgid)
+    .bind(name)
+    .bind(date)
+    .bind(submitter)
+    .bind(header_text(mail))
+    .bind(&mail.content)
+    .bind(raw_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    let refs = EventRefs {
+        cover: Some(id),
+        ..EventRefs::default()
+    };
+    event::record(tx, "cover-created", project.id, date, refs).await?;
+    series::add_cover_letter(tx, series, id, name).await?;
+    series::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
+    Ok(Outcome::Cover { id })
+}
+
+/// The submission a reply answers: a patch (directly or through one of its
+/// comments) for any reference, before a cover for any reference.
+async fn find_parent(tx: &mut Tx, project_id: i64, refs: &[String]) -> Result<Option<Parent>> {
+    for r in refs {
+        let id = patchtrack_mail::text::truncate_chars(r, 255);
+        let direct = sqlx::query("SELECT id FROM patch WHERE project_id = $1 AND msgid = $2")
+            .bind(project_id)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = direct {
+            return Ok(Some(Parent::Patch(row.try_get("id")?)));
+        }
+        let via = sqlx::query(
+            "SELECT c.patch_id AS id FROM patch_comment c JOIN patch p ON p.id = c.patch_id \
+             WHERE p.project_id = $1 AND c.msgid = $2 ORDER BY c.date DESC, c.id DESC LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = via {
+            return Ok(Some(Parent::Patch(row.try_get("id")?)));
+        }
+    }
+    for r in refs {
+        let id = patchtrack_mail::text::truncate_chars(r, 255);
+        let direct = sqlx::query("SELECT id FROM cover WHERE project_id = $1 AND msgid = $2")
+            .bind(project_id)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = direct {
+            return Ok(Some(Parent::Cover(row.try_get("id")?)));
+        }
+        let via = sqlx::query(
+            "SELECT c.cover_id AS id FROM cover_comment c JOIN cover v ON v.id = c.cover_id \
+             WHERE v.project_id = $1 AND c.msgid = $2 ORDER BY c.date DESC, c.id DESC LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = via {
+            return Ok(Some(Parent::Cover(row.try_get("id")?)));
+        }
+    }
+    Ok(None)
+}
+
+enum Parent {
+    Patch(i64),
+    Cover(i64),
+}
+
+async fn create_comment(
+    tx: &mut Tx,
+    project: &Project,
+    mail: &ParsedMail,
+    raw: &[u8],
+) -> Result<Outcome> {
+    let Some(parent) = find_parent(tx, project.id, &mail.references).await? else {
+        return Ok(Outcome::Dropped("a reply to nothing stored".into()));
+    };
+    let Some(author) = &mail.submitter else {
+        return Ok(invalid_from());
+    };
+    let msgid = mail.msgid.as_deref().unwrap_or_default();
+    let (dup, parent_id) = match parent {
+        Parent::Patch(p) => (
+            "SELECT 1 AS one FROM patch_comment WHERE patch_id = $1 AND msgid = $2",
+            p,
+        ),
+        Parent::Cover(c) => (
+            "SELECT 1 AS one FROM cover_comment WHERE cover_id = $1 AND msgid = $2",
+            c,
+        ),
+    };
+    if exists(tx, dup, parent_id, msgid).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let submitter = person::get_or_create(tx, author).await?;
+    let date = mail.date.map_or_else(time::now, time::from_seconds);
+    let raw_id = save_raw(tx, project, msgid, raw).await?;
+    let subject = mail.subject.as_deref().unwrap_or("");
+    let (sql, addressed) = match parent {
+        Parent::Patch(_) => (
+            "INSERT INTO patch_comment (patch_id, msgid, date, submitter_id, subject, headers, \
+             content, addressed, raw_mail_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
+            mail.patchwork.action_required.then_some(0i64),
+        ),
+        Parent::Cover(_) => (
+            "INSERT INTO cover_comment (cover_id, msgid, date, submitter_id, subject, headers, \
+             content, addressed, raw_mail_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
+            None,
+        ),
+    };
+    let row = sqlx::query(sql)
+        .bind(parent_id)
+        .bind(msgid)
+        .bind(date)
+        .bind(submitter)
+        .bind(subject)
+        .bind(header_text(mail))
+        .bind(&mail.content)
+        .bind(addressed)
+        .bind(raw_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let id: i64 = row.try_get("id")?;
+    match parent {
+        Parent::Patch(patch_id) => {
+            tag::recount(tx, patch_id, project.use_tags).await?;
+            let refs = EventRefs {
+                patch: Some(patch_id),
+                patch_comment: Some(id),
+                ..EventRefs::default()
+            };
+            event::record(tx, "patch-comment-created", project.id, date, refs).await?;
+            Ok(Outcome::PatchComment { id, patch_id })
+        }
+        Parent::Cover(cover_id) => {
+            let refs = EventRefs {
+                cover: Some(cover_id),
+                cover_comment: Some(id),
+                ..EventRefs::default()
+            };
+            event::record(tx, "cover-comment-created", project.id, date, refs).await?;
+            Ok(Outcome::CoverComment { id, cover_id })
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Projects: one mailing list (or one subject-filtered slice of it) each.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::Store;
+use crate::error::{Result, StoreError};
+
+/// A project as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Primary key.
+    pub id: i64,
+    /// URL name, unique.
+    pub linkname: String,
+    /// Display name, unique.
+    pub name: String,
+    /// The List-Id this project receives.
+    pub listid: String,
+    /// The list's posting address (also used to undo DMARC rewriting).
+    pub listemail: String,
+    /// A regex on the subject that selects this project among those sharing
+    /// a list id; empty for the default project of the list.
+    pub subject_match: String,
+    /// Project home page.
+    pub web_url: String,
+    /// Repository URL.
+    pub scm_url: String,
+    /// Repository web view URL.
+    pub webscm_url: String,
+    /// Mailing-list archive URL.
+    pub list_archive_url: String,
+    /// Archive URL of one message, `{}` standing for the message-id.
+    pub list_archive_url_format: String,
+    /// Commit URL, `{}` standing for the commit id.
+    pub commit_url_format: String,
+    /// Whether state changes are mailed to submitters.
+    pub send_notifications: bool,
+    /// Whether A/R/T tags are counted.
+    pub use_tags: bool,
+    /// Whether series dependencies are shown in the API.
+    pub show_dependencies: bool,
+}
+
+/// What `project add` needs; the rest have defaults.
+#[derive(Debug, Clone, Default)]
+pub struct NewProject {
+    /// URL name.
+    pub linkname: String,
+    /// Display name.
+    pub name: String,
+    /// List-Id.
+    pub listid: String,
+    /// List address.
+    pub listemail: String,
+    /// Subject filter regex.
+    pub subject_match: String,
+    /// Home page.
+    pub web_url: String,
+    /// Repository URL.
+    pub scm_url: String,
+    /// Repository web URL.
+    pub webscm_url: String,
+    /// Archive URL.
+    pub list_archive_url: String,
+    /// Archive URL format.
+    pub list_archive_url_format: String,
+    /// Commit URL format.
+    pub commit_url_format: String,
+}
+
+const COLUMNS: &str = "id, linkname, name, listid, listemail, subject_match, web_url, scm_url, \
+    webscm_url, list_archive_url, list_archive_url_format, commit_url_format, \
+    send_notifications, use_tags, show_dependencies";
+
+fn from_row(r: &AnyRow) -> Result<Project, sqlx::Error> {
+    Ok(Project {
+        id: r.try_get("id")?,
+        linkname: r.try_get("linkname")?,
+        name: r.try_get("name")?,
+        listid: r.try_get("listid")?,
+        listemail: r.try_get("listemail")?,
+        subject_match: r.try_get("subject_match")?,
+        web_url: r.try_get("web_url")?,
+        scm_url: r.try_get("scm_url")?,
+        webscm_url: r.try_get("webscm_url")?,
+        list_archive_url: r.try_get("list_archive_url")?,
+        list_archive_url_format: r.try_get("list_archive_url_format")?,
+        commit_url_format: r.try_get("commit_url_format")?,
+        send_notifications: r.try_get::<i64, _>("send_notifications")? != 0,
+        use_tags: r.try_get::<i64, _>("use_tags")? != 0,
+        show_dependencies: r.try_get::<i64, _>("show_dependencies")? != 0,
+    })
+}
+
+/// Whether a linkname is a slug (letters, digits, `-`, `_`, `.`).
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl Store {
+    /// Creates a project.
+    pub async fn add_project(&self, p: &NewProject) -> Result<Project> {
+        if !is_slug(&p.linkname) {
+            return Err(StoreError::Invalid(format!(
+                "linkname {:?} must be a slug (letters, digits, '-', '_', '.')",
+                p.linkname
+            )));
+        }
+        if p.name.trim().is_empty() || p.listid.trim().is_empty() {
+            return Err(StoreError::Invalid("name and list id are required".into()));
+        }
+        if let Err(e) = regex::Regex::new(&p.subject_match) {
+            return Err(StoreError::Invalid(format!(
+                "subject_match is not a regex: {e}"
+            )));
+        }
+        let res = sqlx::query(
+            "INSERT INTO project (linkname, name, listid, listemail, subject_match, web_url, \
+             scm_url, webscm_url, list_archive_url, list_archive_url_format, commit_url_format) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&p.linkname)
+        .bind(&p.name)
+        .bind(&p.listid)
+        .bind(&p.listemail)
+        .bind(&p.subject_match)
+        .bind(&p.web_url)
+        .bind(&p.scm_url)
+        .bind(&p.webscm_url)
+        .bind(&p.list_archive_url)
+        .bind(&p.list_archive_url_format)
+        .bind(&p.commit_url_format)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Invalid(format!(
+                    "a project with linkname {:?}, name {:?} or list id {:?} (same subject match) already exists",
+                    p.linkname, p.name, p.listid
+                )));
+            }
+            other => other?,
+        };
+        self.project_by_linkname(&p.linkname)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(p.linkname.clone()))
+    }
+
+    /// Every project, by linkname.
+    pub async fn projects(&self) -> Result<Vec<Project>> {
+        let sql = format!("SELECT {COLUMNS} FROM project ORDER BY linkname");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The project with this linkname.
+    pub async fn project_by_linkname(&self, linkname: &str) -> Result<Option<Project>> {
+        let sql = format!("SELECT {COLUMNS} FROM project WHERE linkname = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(linkname)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// Projects receiving this list id, by linkname.
+    pub async fn projects_by_listid(&self, listid: &str) -> Result<Vec<Project>> {
+        let sql = format!("SELECT {COLUMNS} FROM project WHERE listid = $1 ORDER BY linkname");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(listid)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Patchwork's project choice for a list id and a (cleaned) subject:
+    /// the first project whose `subject_match` matches, else the one with an
+    /// empty `subject_match`.
+    pub async fn project_for(&self, listid: &str, subject: &str) -> Result<Option<Project>> {
+        let mut default = None;
+        for p in self.projects_by_listid(listid).await? {
+            if p.subject_match.is_empty() {
+                default.get_or_insert(p);
+                continue;
+            }
+            let re = regex::RegexBuilder::new(&p.subject_match)
+                .case_insensitive(true)
+                .multi_line(true)
+                .build();
+            if re.is_ok_and(|re| re.is_match(subject)) {
+                return Ok(Some(p));
+            }
+        }
+        Ok(default)
+    }
+}

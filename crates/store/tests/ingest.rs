@@ -1,0 +1,392 @@
+//! Ingestion on every backend: Patchwork's series mailboxes give exactly the
+//! counts and groupings of reference §3.3, the mail mailboxes the stored
+//! objects of §3.1, and re-running an import changes nothing.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use patchtrack_store::{IngestOptions, Outcome, Store};
+
+const LIST: &str = "test.example.org";
+
+fn options() -> IngestOptions {
+    IngestOptions {
+        list_id: Some(LIST.into()),
+    }
+}
+
+async fn ingest_all(store: &Store, mails: &[Vec<u8>]) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for m in mails {
+        out.push(store.ingest(m, &options()).await.unwrap());
+    }
+    out
+}
+
+fn series_file(name: &str) -> Vec<Vec<u8>> {
+    let data = std::fs::read(common::testdata().join("patchwork/series").join(name)).unwrap();
+    common::mbox(&data)
+}
+
+/// File, [covers, patches, comments], patches per series, covers per series.
+type SeriesCase = (&'static str, [i64; 3], &'static [usize], &'static [usize]);
+
+const SERIES: &[SeriesCase] = &[
+    ("base-single-patch.mbox", [0, 1, 0], &[1], &[0]),
+    ("base-cover-letter.mbox", [1, 2, 0], &[2], &[1]),
+    ("base-no-cover-letter.mbox", [0, 2, 0], &[2], &[0]),
+    ("base-deep-threaded.mbox", [1, 2, 0], &[2], &[1]),
+    ("base-out-of-order.mbox", [1, 2, 0], &[2], &[1]),
+    ("base-different-versions.mbox", [1, 4, 0], &[4], &[1]),
+    ("base-extra-patches.mbox", [1, 3, 0], &[3], &[1]),
+    ("base-incomplete.mbox", [1, 1, 0], &[1], &[1]),
+    ("base-no-references.mbox", [0, 2, 0], &[2], &[0]),
+    ("base-no-references-no-cover.mbox", [1, 2, 0], &[2], &[1]),
+    ("bugs-multiple-references.mbox", [1, 4, 0], &[4], &[1]),
+    ("bugs-multiple-content-types.mbox", [0, 1, 1], &[1], &[0]),
+    ("bugs-mixed-versions.mbox", [0, 2, 0], &[1, 1], &[0, 0]),
+    ("bugs-nocover.mbox", [0, 4, 0], &[2, 2], &[0, 0]),
+    ("bugs-nocover-noversion.mbox", [0, 4, 0], &[2, 2], &[0, 0]),
+    ("bugs-spamming.mbox", [0, 3, 0], &[1, 1, 1], &[0, 0, 0]),
+    ("bugs-unnumbered.mbox", [1, 2, 0], &[1, 1], &[1, 0]),
+    ("mercurial-cover-letter.mbox", [1, 2, 0], &[2], &[1]),
+    ("mercurial-no-cover-letter.mbox", [0, 2, 0], &[2], &[0]),
+    ("revision-basic.mbox", [2, 4, 0], &[2, 2], &[1, 1]),
+    ("revision-no-cover-letter.mbox", [1, 4, 0], &[2, 2], &[1, 0]),
+    ("revision-out-of-order.mbox", [2, 4, 0], &[2, 2], &[1, 1]),
+    (
+        "revision-threaded-to-cover.mbox",
+        [2, 4, 0],
+        &[2, 2],
+        &[1, 1],
+    ),
+    (
+        "revision-threaded-to-patch.mbox",
+        [2, 4, 0],
+        &[2, 2],
+        &[1, 1],
+    ),
+    (
+        "revision-threaded-to-single-patch.mbox",
+        [0, 2, 0],
+        &[1, 1],
+        &[0, 0],
+    ),
+    ("revision-unlabeled.mbox", [2, 4, 0], &[2, 2], &[1, 1]),
+    (
+        "revision-unlabeled-noreferences.mbox",
+        [0, 4, 0],
+        &[2, 2],
+        &[0, 0],
+    ),
+    ("dependency-base-patch.mbox", [1, 2, 0], &[2], &[1]),
+];
+
+#[tokio::test]
+async fn migrations_are_identical_on_both_backends() {
+    let (sqlite_versions, pg_versions) = Store::migration_versions();
+    assert_eq!(sqlite_versions, pg_versions);
+    let sqlite = common::sqlite().await;
+    let Some(pg) = common::postgres().await else {
+        return;
+    };
+    let a = sqlite.schema_columns().await.unwrap();
+    let b = pg.schema_columns().await.unwrap();
+    assert!(
+        a.len() > 100,
+        "the whole model is there ({} columns)",
+        a.len()
+    );
+    assert_eq!(a, b);
+    // Running migrations again is a no-op.
+    sqlite.migrate().await.unwrap();
+    pg.migrate().await.unwrap();
+}
+
+#[tokio::test]
+async fn series_mailboxes_group_like_patchwork() {
+    // Upstream parses each mailbox into a fresh database.
+    for (file, counts, groups, cover_groups) in SERIES {
+        for store in common::stores().await {
+            let linkname = file.replace('.', "-");
+            let project = store
+                .add_project(&patchtrack_store::NewProject {
+                    linkname: linkname.clone(),
+                    name: linkname.clone(),
+                    listid: format!("{linkname}.example.org"),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let opts = IngestOptions {
+                list_id: Some(project.listid.clone()),
+            };
+            for m in series_file(file) {
+                store.ingest(&m, &opts).await.unwrap();
+            }
+            let c = store.counts(project.id).await.unwrap();
+            let got = [c.covers, c.patches, c.patch_comments + c.cover_comments];
+            assert_eq!(
+                &got,
+                counts,
+                "{file} on {:?}: [covers, patches, comments]",
+                store.backend()
+            );
+            let series = store.series_summaries(project.id).await.unwrap();
+            let got: Vec<usize> = series.iter().map(|s| s.patches.len()).collect();
+            assert_eq!(
+                &got,
+                groups,
+                "{file} on {:?}: patches per series",
+                store.backend()
+            );
+            let got: Vec<usize> = series
+                .iter()
+                .map(|s| usize::from(s.cover.is_some()))
+                .collect();
+            assert_eq!(
+                &got,
+                cover_groups,
+                "{file} on {:?}: covers per series",
+                store.backend()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn series_names_follow_arrivals() {
+    for store in common::stores().await {
+        let project = common::project(&store, "names", LIST).await;
+        let mails = series_file("base-out-of-order.mbox");
+        let mut names = Vec::new();
+        for m in &mails {
+            store.ingest(m, &options()).await.unwrap();
+            let s = store.series_summaries(project.id).await.unwrap();
+            assert_eq!(s.len(), 1);
+            names.push(s[0].name.clone());
+        }
+        assert_eq!(
+            names,
+            [
+                None,
+                Some("[1/2] test: Add some lorem ipsum".to_string()),
+                Some("A sample series".to_string())
+            ]
+        );
+        let s = &store.series_summaries(project.id).await.unwrap()[0];
+        assert_eq!((s.total, s.patches.len()), (2, 2), "received_all");
+    }
+}
+
+#[tokio::test]
+async fn reimport_changes_nothing() {
+    for store in common::stores().await {
+        let project = common::project(&store, "again", LIST).await;
+        let mails = series_file("revision-threaded-to-patch.mbox");
+        let first = ingest_all(&store, &mails).await;
+        assert!(first.iter().all(Outcome::is_stored));
+        let before = store.counts(project.id).await.unwrap();
+        let second = ingest_all(&store, &mails).await;
+        assert!(
+            second.iter().all(|o| *o == Outcome::Duplicate),
+            "{second:?}"
+        );
+        assert_eq!(store.counts(project.id).await.unwrap(), before);
+        assert_eq!(before.raw_mails, 6, "every accepted mail's bytes are kept");
+    }
+}
+
+fn mail_file(name: &str) -> Vec<u8> {
+    std::fs::read(common::testdata().join("patchwork/mail").join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn project_lookup_and_drops() {
+    for store in common::stores().await {
+        let pull = mail_file("0001-git-pull-request.mbox");
+        // No project for cbe-oss-dev.ozlabs.org yet: dropped, not an error.
+        let got = store
+            .ingest(&pull, &IngestOptions::default())
+            .await
+            .unwrap();
+        assert!(
+            matches!(got, Outcome::Dropped(ref r) if r.contains("cbe-oss-dev.ozlabs.org")),
+            "{got:?}"
+        );
+        let project = common::project(&store, "cbe", "cbe-oss-dev.ozlabs.org").await;
+        let got = store
+            .ingest(&pull, &IngestOptions::default())
+            .await
+            .unwrap();
+        assert!(matches!(got, Outcome::Patch { .. }));
+        let c = store.counts(project.id).await.unwrap();
+        assert_eq!((c.patches, c.pull_requests), (1, 1));
+        // 0002 shares 0001's Message-Id: a duplicate.
+        let wrapped = mail_file("0002-git-pull-request-wrapped.mbox");
+        assert_eq!(
+            store
+                .ingest(&wrapped, &IngestOptions::default())
+                .await
+                .unwrap(),
+            Outcome::Duplicate
+        );
+
+        // subject_match picks among projects sharing a list id.
+        let other = store
+            .add_project(&patchtrack_store::NewProject {
+                linkname: "cbe-pull".into(),
+                name: "cbe pulls".into(),
+                listid: "cbe-oss-dev.ozlabs.org".into(),
+                subject_match: r"\[git pull\]".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let http = mail_file("0006-git-pull-request-http.mbox");
+        let got = store
+            .ingest(&http, &IngestOptions::default())
+            .await
+            .unwrap();
+        assert!(matches!(got, Outcome::Patch { .. }), "{got:?}");
+        assert_eq!(store.counts(other.id).await.unwrap().patches, 1);
+
+        // A reply to nothing we know is dropped.
+        let reply = mail_file("0020-multipart-comment.mbox");
+        let opts = IngestOptions {
+            list_id: Some("cbe-oss-dev.ozlabs.org".into()),
+        };
+        assert!(matches!(
+            store.ingest(&reply, &opts).await.unwrap(),
+            Outcome::Dropped(_)
+        ));
+        // Garbage is rejected with a reason.
+        let got = store.ingest(b"not a mail", &opts).await.unwrap();
+        assert!(
+            matches!(got, Outcome::Rejected(ref r) if r.contains("Missing")),
+            "{got:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mail_mailboxes_store_patches() {
+    for store in common::stores().await {
+        let project = common::project(&store, "mails", LIST).await;
+        let dir = common::testdata().join("patchwork/mail");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut patches = 0;
+        for f in files {
+            let mut raw = std::fs::read(&f).unwrap();
+            if !String::from_utf8_lossy(&raw)
+                .to_ascii_lowercase()
+                .contains("\nmessage-id:")
+            {
+                let id = format!(
+                    "Message-Id: <{}@test>\n",
+                    f.file_name().unwrap().to_string_lossy()
+                );
+                raw.splice(0..0, id.into_bytes());
+            }
+            let got = store.ingest(&raw, &options()).await.unwrap();
+            if matches!(got, Outcome::Patch { .. }) {
+                patches += 1;
+            }
+        }
+        // 26 files: 0002-0006 repeat 0001's Message-Id, 0014 and 0015
+        // repeat 0013's, and 0020 answers 0019: 18 patches and a comment.
+        assert_eq!(patches, 18);
+        let c = store.counts(project.id).await.unwrap();
+        assert_eq!((c.patches, c.patch_comments), (18, 1));
+    }
+}
+
+fn fill(template: &str, tokens: &[(&str, &str)]) -> Vec<u8> {
+    let mut s = template.replace("{{", "\u{0}").replace("}}", "\u{1}");
+    for (k, v) in tokens {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s.replace('\u{0}', "{").replace('\u{1}', "}").into_bytes()
+}
+
+fn template(name: &str, tokens: &[(&str, &str)]) -> Vec<Vec<u8>> {
+    let t =
+        std::fs::read_to_string(common::testdata().join("patchwork/series").join(name)).unwrap();
+    common::mbox(&fill(&t, tokens))
+}
+
+#[tokio::test]
+async fn dependencies_from_depends_on() {
+    for store in common::stores().await {
+        let project = common::project(&store, "deps", LIST).await;
+        ingest_all(&store, &series_file("dependency-base-patch.mbox")).await;
+        let base = store.series_summaries(project.id).await.unwrap()[0].clone();
+        let tokens = [
+            format!(
+                "https://pw.example.org/project/deps/list/?series={}",
+                base.id
+            ),
+            format!(
+                "https://pw.example.org/project/deps/patch/{}/",
+                base.patches[0].trim_matches(['<', '>'])
+            ),
+            base.patches[1].clone(),
+            base.cover.clone().unwrap(),
+        ];
+        for (i, token) in tokens.iter().enumerate() {
+            // Each declaration in its own fresh project copy of the new series.
+            let file = if i % 2 == 0 {
+                "dependency-one-cover.mbox.template"
+            } else {
+                "dependency-one-first-patch.mbox.template"
+            };
+            let mails = template(file, &[("depends_token", token)]);
+            let p = common::project(&store, &format!("deps{i}"), &format!("deps{i}.org")).await;
+            let opts = IngestOptions {
+                list_id: Some(p.listid.clone()),
+            };
+            for m in &mails {
+                store.ingest(m, &opts).await.unwrap();
+            }
+            // Cross-project: not recorded.
+            let s = store.series_summaries(p.id).await.unwrap();
+            assert_eq!(s.len(), 1);
+            assert!(s[0].dependencies.is_empty(), "{token}: other project");
+        }
+        // Same project: recorded.
+        let mails = template(
+            "dependency-one-cover.mbox.template",
+            &[("depends_token", &tokens[2])],
+        );
+        ingest_all(&store, &mails).await;
+        let all = store.series_summaries(project.id).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].dependencies, [base.id]);
+
+        // A self-reference is not recorded.
+        let p = common::project(&store, "selfdep", "selfdep.org").await;
+        let mails = template(
+            "dependency-one-first-patch.mbox.template",
+            &[(
+                "depends_token",
+                "<20240611160854.192806-1-ahassick@iol.unh.edu>",
+            )],
+        );
+        let opts = IngestOptions {
+            list_id: Some(p.listid.clone()),
+        };
+        for m in &mails {
+            store.ingest(m, &opts).await.unwrap();
+        }
+        assert!(
+            store.series_summaries(p.id).await.unwrap()[0]
+                .dependencies
+                .is_empty()
+        );
+    }
+}
