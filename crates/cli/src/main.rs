@@ -2,14 +2,30 @@
 //! projects. Subcommands are thin: they parse arguments and call the
 //! library crates.
 
+mod admin;
 mod input;
+mod mailin;
 mod parse;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use patchtrack_store::{Store, StoreError};
+
+/// sysexits.h EX_TEMPFAIL: the MTA keeps the mail and retries.
+const EX_TEMPFAIL: u8 = 75;
 
 #[derive(Debug, Parser)]
 #[command(name = "patchtrack", version, about)]
 struct Cli {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "PATCHTRACK_DATABASE_URL",
+        default_value = patchtrack_store::DEFAULT_URL
+    )]
+    database: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -18,24 +34,81 @@ struct Cli {
 enum Command {
     /// Parse mail and print one JSON object per message; nothing is stored.
     Parse(parse::Args),
+    /// Create or update the database schema.
+    Migrate,
+    /// Store one mail (standard input or FILE), for an MTA pipe.
+    Parsemail(mailin::ParsemailArgs),
+    /// Store every mail of mbox files and Maildirs.
+    Parsearchive(mailin::ParsearchiveArgs),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(admin::ProjectCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Manage patch states.
+    #[command(subcommand)]
+    State(admin::StateCommand),
 }
 
-fn main() -> std::process::ExitCode {
+async fn open(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Parse(args) => parse::run(args)?,
+        Command::Migrate => {
+            open(&cli.database).await?;
+            println!("database is up to date");
+        }
+        Command::Parsemail(args) => mailin::parsemail(&open(&cli.database).await?, args).await?,
+        Command::Parsearchive(args) => {
+            mailin::parsearchive(&open(&cli.database).await?, args).await?;
+        }
+        Command::Project(cmd) => admin::project(&open(&cli.database).await?, cmd).await?,
+        Command::User(cmd) => admin::user(&open(&cli.database).await?, cmd).await?,
+        Command::State(cmd) => admin::state(&open(&cli.database).await?, cmd).await?,
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PATCHTRACK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Parse(args) => parse::run(args),
-    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(&cli)));
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A closed pipe (`| head`) is not an error worth reporting.
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
             {
-                return std::process::ExitCode::SUCCESS;
+                return ExitCode::SUCCESS;
             }
             eprintln!("patchtrack: {e:#}");
-            std::process::ExitCode::FAILURE
+            let transient = e.chain().any(|c| {
+                c.downcast_ref::<StoreError>()
+                    .is_some_and(StoreError::is_transient)
+            });
+            if transient {
+                ExitCode::from(EX_TEMPFAIL)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ mod state;
 mod stats;
 mod tag;
 pub mod time;
+mod user;
 
 pub use db::{Backend, DEFAULT_URL, Store};
 pub use error::{Result, StoreError};
@@ -27,3 +28,4 @@ pub use ingest::{IngestOptions, Outcome};
 pub use project::{NewProject, Project};
 pub use state::State;
 pub use stats::{Counts, SeriesSummary};
+pub use user::{NewUser, hash_password};

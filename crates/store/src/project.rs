@@ -199,3 +199,47 @@ impl Store {
         Ok(default)
     }
 }
+
+impl Store {
+    /// Saves every editable field of `p` (found by id).
+    pub async fn update_project(&self, p: &Project) -> Result<()> {
+        if let Err(e) = regex::Regex::new(&p.subject_match) {
+            return Err(StoreError::Invalid(format!(
+                "subject_match is not a regex: {e}"
+            )));
+        }
+        let res = sqlx::query(
+            "UPDATE project SET name = $1, listid = $2, listemail = $3, subject_match = $4, \
+             web_url = $5, scm_url = $6, webscm_url = $7, list_archive_url = $8, \
+             list_archive_url_format = $9, commit_url_format = $10, send_notifications = $11, \
+             use_tags = $12, show_dependencies = $13 WHERE id = $14",
+        )
+        .bind(&p.name)
+        .bind(&p.listid)
+        .bind(&p.listemail)
+        .bind(&p.subject_match)
+        .bind(&p.web_url)
+        .bind(&p.scm_url)
+        .bind(&p.webscm_url)
+        .bind(&p.list_archive_url)
+        .bind(&p.list_archive_url_format)
+        .bind(&p.commit_url_format)
+        .bind(i64::from(p.send_notifications))
+        .bind(i64::from(p.use_tags))
+        .bind(i64::from(p.show_dependencies))
+        .bind(p.id)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Invalid(format!(
+                    "another project already uses name {:?} or list id {:?}",
+                    p.name, p.listid
+                )))
+            }
+            Err(e) => Err(e.into()),
+            Ok(r) if r.rows_affected() == 0 => Err(StoreError::NotFound(p.linkname.clone())),
+            Ok(_) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Mail in: `parsemail` (one mail, for an MTA pipe) and `parsearchive`
+//! (mbox files and Maildirs, re-runnable).
+
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use patchtrack_mail::Quoting;
+use patchtrack_store::{IngestOptions, Outcome, Store};
+
+use crate::input;
+
+/// Arguments of `patchtrack parsemail`.
+#[derive(Debug, clap::Args)]
+pub struct ParsemailArgs {
+    /// Use this list id instead of the mail's List-Id headers.
+    #[arg(long)]
+    list_id: Option<String>,
+    /// The mail; standard input when absent.
+    file: Option<String>,
+}
+
+/// Arguments of `patchtrack parsearchive`.
+#[derive(Debug, clap::Args)]
+pub struct ParsearchiveArgs {
+    /// Use this list id instead of the mail's List-Id headers.
+    #[arg(long)]
+    list_id: Option<String>,
+    /// Keep `>From ` lines as stored (mboxo) instead of unquoting (mboxrd).
+    #[arg(long)]
+    mboxo: bool,
+    /// mbox files (also .xz) and Maildirs.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+}
+
+/// One line for stderr describing an outcome that stored nothing.
+fn describe(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Duplicate => Some("duplicate: already stored".into()),
+        Outcome::Dropped(why) => Some(format!("dropped: {why}")),
+        Outcome::Rejected(why) => Some(format!("rejected: {why}")),
+        _ => None,
+    }
+}
+
+/// Stores one mail. Exit status 0 when stored or deliberately not stored
+/// (a one-line reason on stderr); database trouble is an error the caller
+/// maps to EX_TEMPFAIL.
+pub async fn parsemail(store: &Store, args: &ParsemailArgs) -> Result<()> {
+    let mut raw = Vec::new();
+    match &args.file {
+        Some(path) if path != "-" => {
+            raw = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+        }
+        _ => {
+            std::io::stdin()
+                .read_to_end(&mut raw)
+                .context("cannot read stdin")?;
+        }
+    }
+    let options = IngestOptions {
+        list_id: args.list_id.clone(),
+    };
+    let outcome = store.ingest(&raw, &options).await?;
+    if let Some(line) = describe(&outcome) {
+        eprintln!("patchtrack parsemail: {line}");
+    }
+    Ok(())
+}
+
+/// Totals of an archive import.
+#[derive(Debug, Default)]
+struct Summary {
+    messages: u64,
+    patches: u64,
+    covers: u64,
+    comments: u64,
+    duplicates: u64,
+    dropped: std::collections::BTreeMap<String, u64>,
+    rejected: std::collections::BTreeMap<String, u64>,
+}
+
+impl Summary {
+    fn add(&mut self, outcome: &Outcome) {
+        self.messages += 1;
+        match outcome {
+            Outcome::Patch { .. } => self.patches += 1,
+            Outcome::Cover { .. } => self.covers += 1,
+            Outcome::PatchComment { .. } | Outcome::CoverComment { .. } => self.comments += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Dropped(why) => *self.dropped.entry(generalise(why)).or_default() += 1,
+            Outcome::Rejected(why) => *self.rejected.entry(why.clone()).or_default() += 1,
+        }
+    }
+
+    fn print(&self) {
+        println!("Processed {} messages -->", self.messages);
+        println!("  {} patches", self.patches);
+        println!("  {} covers", self.covers);
+        println!("  {} comments", self.comments);
+        println!("  {} duplicates", self.duplicates);
+        println!("  {} dropped", self.dropped.values().sum::<u64>());
+        for (why, n) in &self.dropped {
+            println!("    {n} {why}");
+        }
+        println!("  {} errors", self.rejected.values().sum::<u64>());
+        for (why, n) in &self.rejected {
+            println!("    {n} {why}");
+        }
+    }
+}
+
+/// Groups drop reasons that name a particular list id.
+fn generalise(why: &str) -> String {
+    if why.starts_with("no project for list id") {
+        return "no project for the list id".into();
+    }
+    why.to_string()
+}
+
+/// Imports archives, one transaction per mail, so an interrupted import
+/// can simply be run again.
+pub async fn parsearchive(store: &Store, args: &ParsearchiveArgs) -> Result<()> {
+    let options = IngestOptions {
+        list_id: args.list_id.clone(),
+    };
+    let quoting = if args.mboxo {
+        Quoting::Raw
+    } else {
+        Quoting::Mboxrd
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} messages, {per_sec}, {elapsed} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Some(bar)
+    } else {
+        None
+    };
+    let mut summary = Summary::default();
+    let handle = tokio::runtime::Handle::current();
+    for path in &args.paths {
+        // Reading is synchronous; each message is stored before the next is
+        // read, so memory stays bounded by the largest message.
+        tokio::task::block_in_place(|| {
+            input::for_each_message(path, quoting, &mut |item| {
+                let outcome = handle
+                    .block_on(store.ingest(&item.data, &options))
+                    .with_context(|| format!("storing {}", item.origin))?;
+                summary.add(&outcome);
+                if let Some(bar) = &progress {
+                    bar.inc(1);
+                }
+                Ok(())
+            })
+        })?;
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    summary.print();
+    Ok(())
+}
