@@ -12,7 +12,8 @@ use crate::error::{Result, StoreError};
 use crate::event::{self, EventRefs};
 use crate::project::Project;
 use crate::series::{self, Member};
-use crate::{delegation, person, tag, time};
+use crate::tag::TagCache;
+use crate::{delegation, person, time};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -157,7 +158,7 @@ impl Store {
             attempt += 1;
             let result = async {
                 let mut tx = self.begin_write().await?;
-                let outcome = store_mail(&mut tx, &project, &mail, raw).await?;
+                let outcome = store_mail(&mut tx, &self.tags, &project, &mail, raw).await?;
                 if outcome.is_stored() {
                     tx.commit().await?;
                 } else {
@@ -199,6 +200,7 @@ async fn already_stored(tx: &mut Tx, project_id: i64, msgid: &str) -> Result<boo
 
 async fn store_mail(
     tx: &mut Tx,
+    tags: &TagCache,
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
@@ -208,7 +210,7 @@ async fn store_mail(
         return Ok(Outcome::Duplicate);
     }
     match mail.kind {
-        Kind::Patch | Kind::PullRequest => create_patch(tx, project, mail, raw).await,
+        Kind::Patch | Kind::PullRequest => create_patch(tx, tags, project, mail, raw).await,
         Kind::Cover => {
             let name = mail.name.as_deref().unwrap_or("");
             // Upstream looks for the name in every project; a cover of
@@ -223,12 +225,12 @@ async fn store_mail(
                 .await?
                 .is_some();
             if named_cover_exists {
-                create_comment(tx, project, mail, raw).await
+                create_comment(tx, tags, project, mail, raw).await
             } else {
                 create_cover(tx, project, mail, raw).await
             }
         }
-        Kind::Comment => create_comment(tx, project, mail, raw).await,
+        Kind::Comment => create_comment(tx, tags, project, mail, raw).await,
         Kind::Empty | Kind::Ignored | Kind::Invalid => Ok(Outcome::Dropped(
             mail.reason
                 .clone()
@@ -255,17 +257,9 @@ async fn save_raw(tx: &mut Tx, project: &Project, msgid: &str, raw: &[u8]) -> Re
     Ok(row.try_get("id")?)
 }
 
-async fn exists(tx: &mut Tx, sql: &'static str, a: i64, msgid: &str) -> Result<bool> {
-    Ok(sqlx::query(sql)
-        .bind(a)
-        .bind(msgid)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some())
-}
-
 async fn create_patch(
     tx: &mut Tx,
+    tags: &TagCache,
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
@@ -274,10 +268,6 @@ async fn create_patch(
         return Ok(invalid_from());
     };
     let msgid = mail.msgid.as_deref().unwrap_or_default();
-    let dup = "SELECT 1 AS one FROM patch WHERE project_id = $1 AND msgid = $2";
-    if exists(tx, dup, project.id, msgid).await? {
-        return Ok(Outcome::Duplicate);
-    }
     let submitter = person::get_or_create(tx, author).await?;
     let mut delegate = match &mail.patchwork.delegate {
         Some(email) => delegation::user_by_email(tx, email).await?,
@@ -313,7 +303,9 @@ async fn create_patch(
     .fetch_one(&mut **tx)
     .await?;
     let id: i64 = row.try_get("id")?;
-    tag::recount(tx, id, project.use_tags).await?;
+    if project.use_tags {
+        tags.add(tx, id, &mail.content).await?;
+    }
     let patch_refs = EventRefs {
         patch: Some(id),
         ..EventRefs::default()
@@ -369,10 +361,6 @@ async fn create_cover(
         return Ok(invalid_from());
     };
     let msgid = mail.msgid.as_deref().unwrap_or_default();
-    let dup = "SELECT 1 AS one FROM cover WHERE project_id = $1 AND msgid = $2";
-    if exists(tx, dup, project.id, msgid).await? {
-        return Ok(Outcome::Duplicate);
-    }
     let submitter = person::get_or_create(tx, author).await?;
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let member = Member {
@@ -469,6 +457,7 @@ enum Parent {
 
 async fn create_comment(
     tx: &mut Tx,
+    tags: &TagCache,
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
@@ -480,19 +469,12 @@ async fn create_comment(
         return Ok(invalid_from());
     };
     let msgid = mail.msgid.as_deref().unwrap_or_default();
-    let (dup, parent_id) = match parent {
-        Parent::Patch(p) => (
-            "SELECT 1 AS one FROM patch_comment WHERE patch_id = $1 AND msgid = $2",
-            p,
-        ),
-        Parent::Cover(c) => (
-            "SELECT 1 AS one FROM cover_comment WHERE cover_id = $1 AND msgid = $2",
-            c,
-        ),
+    // A comment already stored under this message-id was caught by
+    // `already_stored`.
+    let parent_id = match parent {
+        Parent::Patch(p) => p,
+        Parent::Cover(c) => c,
     };
-    if exists(tx, dup, parent_id, msgid).await? {
-        return Ok(Outcome::Duplicate);
-    }
     let submitter = person::get_or_create(tx, author).await?;
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let raw_id = save_raw(tx, project, msgid, raw).await?;
@@ -526,7 +508,9 @@ async fn create_comment(
     let id: i64 = row.try_get("id")?;
     match parent {
         Parent::Patch(patch_id) => {
-            tag::recount(tx, patch_id, project.use_tags).await?;
+            if project.use_tags {
+                tags.add(tx, patch_id, &mail.content).await?;
+            }
             let refs = EventRefs {
                 patch: Some(patch_id),
                 patch_comment: Some(id),

@@ -18,7 +18,7 @@ mod project;
 mod series;
 mod state;
 mod stats;
-mod tag;
+pub(crate) mod tag;
 pub mod time;
 mod user;
 
