@@ -158,6 +158,7 @@ impl Store {
             attempt += 1;
             let result = async {
                 let mut tx = self.begin_write().await?;
+                crate::dialect::lock_project(&mut tx, self.backend, project.id).await?;
                 let outcome = store_mail(&mut tx, &self.tags, &project, &mail, raw).await?;
                 if outcome.is_stored() {
                     tx.commit().await?;

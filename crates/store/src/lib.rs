@@ -10,6 +10,7 @@
 
 mod db;
 pub mod delegation;
+mod dialect;
 mod error;
 mod event;
 mod ingest;
