@@ -22,7 +22,7 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
-    pub(crate) tags: std::sync::Arc<crate::tag::TagCache>,
+    pub(crate) caches: std::sync::Arc<crate::cache::Caches>,
 }
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -83,7 +83,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            tags: std::sync::Arc::default(),
+            caches: std::sync::Arc::default(),
         })
     }
 

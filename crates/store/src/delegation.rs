@@ -87,21 +87,32 @@ pub fn fnmatch(pattern: &str, name: &str) -> bool {
 
 /// The delegate the project's rules give for `diff`: every file must match
 /// some rule (first by priority, then path), and all must give one user.
-pub(crate) async fn by_rules(tx: &mut Tx, project_id: i64, diff: &str) -> Result<Option<i64>> {
-    let rules = sqlx::query(
-        "SELECT user_id, path FROM delegation_rule WHERE project_id = $1 \
-         ORDER BY priority DESC, path ASC",
-    )
-    .bind(project_id)
-    .fetch_all(&mut **tx)
-    .await?;
+pub(crate) async fn by_rules(
+    caches: &crate::cache::Caches,
+    tx: &mut Tx,
+    project_id: i64,
+    diff: &str,
+) -> Result<Option<i64>> {
+    let rules = match caches.rules.get(&project_id) {
+        Some(rules) => rules,
+        None => {
+            let rows = sqlx::query(
+                "SELECT user_id, path FROM delegation_rule WHERE project_id = $1 \
+                 ORDER BY priority DESC, path ASC",
+            )
+            .bind(project_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            let rules: Vec<(i64, String)> = rows
+                .iter()
+                .map(|r| Ok((r.try_get("user_id")?, r.try_get("path")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            caches.rules.put(project_id, rules)
+        }
+    };
     if rules.is_empty() {
         return Ok(None);
     }
-    let rules: Vec<(i64, String)> = rules
-        .iter()
-        .map(|r| Ok((r.try_get("user_id")?, r.try_get("path")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
     let mut chosen = None;
     let files = filenames(diff);
     if files.is_empty() {

@@ -7,13 +7,13 @@ use sqlx::Row;
 
 use patchtrack_mail::{Kind, ParseOptions, ParsedMail, parse_mail};
 
+use crate::cache::Caches;
 use crate::db::Store;
 use crate::error::{Result, StoreError};
-use crate::event::{self, EventRefs};
+use crate::event::{EventRefs, Events};
 use crate::project::Project;
 use crate::series::{self, Member};
-use crate::tag::TagCache;
-use crate::{delegation, person, time};
+use crate::{delegation, person, tag, time};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -159,7 +159,7 @@ impl Store {
             let result = async {
                 let mut tx = self.begin_write().await?;
                 crate::dialect::lock_project(&mut tx, self.backend, project.id).await?;
-                let outcome = store_mail(&mut tx, &self.tags, &project, &mail, raw).await?;
+                let outcome = store_mail(&mut tx, &self.caches, &project, &mail, raw).await?;
                 if outcome.is_stored() {
                     tx.commit().await?;
                 } else {
@@ -201,7 +201,7 @@ async fn already_stored(tx: &mut Tx, project_id: i64, msgid: &str) -> Result<boo
 
 async fn store_mail(
     tx: &mut Tx,
-    tags: &TagCache,
+    caches: &Caches,
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
@@ -210,8 +210,26 @@ async fn store_mail(
     if already_stored(tx, project.id, msgid).await? {
         return Ok(Outcome::Duplicate);
     }
+    let mut events = Events::default();
+    let outcome = store_new(tx, &mut events, caches, project, mail, raw).await?;
+    if outcome.is_stored() {
+        events.flush(tx).await?;
+    }
+    Ok(outcome)
+}
+
+async fn store_new(
+    tx: &mut Tx,
+    events: &mut Events,
+    caches: &Caches,
+    project: &Project,
+    mail: &ParsedMail,
+    raw: &[u8],
+) -> Result<Outcome> {
     match mail.kind {
-        Kind::Patch | Kind::PullRequest => create_patch(tx, tags, project, mail, raw).await,
+        Kind::Patch | Kind::PullRequest => {
+            create_patch(tx, events, caches, project, mail, raw).await
+        }
         Kind::Cover => {
             let name = mail.name.as_deref().unwrap_or("");
             // Upstream looks for the name in every project; a cover of
@@ -226,12 +244,12 @@ async fn store_mail(
                 .await?
                 .is_some();
             if named_cover_exists {
-                create_comment(tx, tags, project, mail, raw).await
+                create_comment(tx, events, project, caches, mail, raw).await
             } else {
-                create_cover(tx, project, mail, raw).await
+                create_cover(tx, events, project, mail, raw).await
             }
         }
-        Kind::Comment => create_comment(tx, tags, project, mail, raw).await,
+        Kind::Comment => create_comment(tx, events, project, caches, mail, raw).await,
         Kind::Empty | Kind::Ignored | Kind::Invalid => Ok(Outcome::Dropped(
             mail.reason
                 .clone()
@@ -260,7 +278,8 @@ async fn save_raw(tx: &mut Tx, project: &Project, msgid: &str, raw: &[u8]) -> Re
 
 async fn create_patch(
     tx: &mut Tx,
-    tags: &TagCache,
+    events: &mut Events,
+    caches: &Caches,
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
@@ -277,9 +296,9 @@ async fn create_patch(
     if delegate.is_none()
         && let Some(diff) = mail.diff.as_deref().filter(|d| !d.is_empty())
     {
-        delegate = delegation::by_rules(tx, project.id, diff).await?;
+        delegate = delegation::by_rules(caches, tx, project.id, diff).await?;
     }
-    let state = initial_state(tx, mail.patchwork.state.as_deref()).await?;
+    let state = initial_state(caches, tx, mail.patchwork.state.as_deref()).await?;
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let raw_id = save_raw(tx, project, msgid, raw).await?;
     let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
@@ -305,13 +324,13 @@ async fn create_patch(
     .await?;
     let id: i64 = row.try_get("id")?;
     if project.use_tags {
-        tags.add(tx, id, &mail.content).await?;
+        tag::add(caches, tx, id, &mail.content).await?;
     }
     let patch_refs = EventRefs {
         patch: Some(id),
         ..EventRefs::default()
     };
-    event::record(tx, "patch-created", project.id, date, patch_refs).await?;
+    events.push("patch-created", project.id, date, patch_refs);
 
     let member = Member {
         project_id: project.id,
@@ -322,7 +341,7 @@ async fn create_patch(
         version: i64::from(mail.version),
     };
     let marker = mail.number.zip(mail.total);
-    let series = series::assign_patch(tx, &member, id, name, marker).await?;
+    let series = series::assign_patch(tx, events, &member, id, name, marker).await?;
     if let Some(series) = series {
         series::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
     }
@@ -331,7 +350,7 @@ async fn create_patch(
 
 /// The state for a new patch: `X-Patchwork-State` if it names one, else the
 /// state with ordering 0.
-async fn initial_state(tx: &mut Tx, requested: Option<&str>) -> Result<i64> {
+async fn initial_state(caches: &Caches, tx: &mut Tx, requested: Option<&str>) -> Result<i64> {
     if let Some(name) = requested {
         let row = sqlx::query("SELECT id FROM state WHERE LOWER(name) = LOWER($1)")
             .bind(name)
@@ -341,11 +360,14 @@ async fn initial_state(tx: &mut Tx, requested: Option<&str>) -> Result<i64> {
             return Ok(r.try_get("id")?);
         }
     }
+    if let Some(id) = caches.initial_state.get(&()) {
+        return Ok(*id);
+    }
     let row = sqlx::query("SELECT id FROM state WHERE ordering = 0")
         .fetch_optional(&mut **tx)
         .await?;
     match row {
-        Some(r) => Ok(r.try_get("id")?),
+        Some(r) => Ok(*caches.initial_state.put((), r.try_get("id")?)),
         None => Err(StoreError::Invalid(
             "no initial state (a state with ordering 0) is defined".into(),
         )),
@@ -354,6 +376,7 @@ async fn initial_state(tx: &mut Tx, requested: Option<&str>) -> Result<i64> {
 
 async fn create_cover(
     tx: &mut Tx,
+    events: &mut Events,
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
@@ -373,7 +396,7 @@ async fn create_cover(
         version: i64::from(mail.version),
     };
     let total = i64::from(mail.total.unwrap_or(0));
-    let series = series::series_for_cover(tx, &member, total).await?;
+    let series = series::series_for_cover(tx, events, &member, total).await?;
     let raw_id = save_raw(tx, project, msgid, raw).await?;
     let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
     let row = sqlx::query(
@@ -395,7 +418,7 @@ async fn create_cover(
         cover: Some(id),
         ..EventRefs::default()
     };
-    event::record(tx, "cover-created", project.id, date, refs).await?;
+    events.push("cover-created", project.id, date, refs);
     series::add_cover_letter(tx, series, id, name).await?;
     series::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
     Ok(Outcome::Cover { id })
@@ -458,8 +481,9 @@ enum Parent {
 
 async fn create_comment(
     tx: &mut Tx,
-    tags: &TagCache,
+    events: &mut Events,
     project: &Project,
+    caches: &Caches,
     mail: &ParsedMail,
     raw: &[u8],
 ) -> Result<Outcome> {
@@ -510,14 +534,14 @@ async fn create_comment(
     match parent {
         Parent::Patch(patch_id) => {
             if project.use_tags {
-                tags.add(tx, patch_id, &mail.content).await?;
+                tag::add(caches, tx, patch_id, &mail.content).await?;
             }
             let refs = EventRefs {
                 patch: Some(patch_id),
                 patch_comment: Some(id),
                 ..EventRefs::default()
             };
-            event::record(tx, "patch-comment-created", project.id, date, refs).await?;
+            events.push("patch-comment-created", project.id, date, refs);
             Ok(Outcome::PatchComment { id, patch_id })
         }
         Parent::Cover(cover_id) => {
@@ -526,7 +550,7 @@ async fn create_comment(
                 cover_comment: Some(id),
                 ..EventRefs::default()
             };
-            event::record(tx, "cover-comment-created", project.id, date, refs).await?;
+            events.push("cover-comment-created", project.id, date, refs);
             Ok(Outcome::CoverComment { id, cover_id })
         }
     }

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod cache;
 mod db;
 pub mod delegation;
 mod dialect;

@@ -12,26 +12,12 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 pub(crate) async fn get_or_create(tx: &mut Tx, author: &Author) -> Result<i64> {
     let lower = author.email.to_lowercase();
     let name = author.name.as_deref().filter(|n| !n.is_empty());
-    let row = sqlx::query("SELECT id, name FROM person WHERE email_lower = $1")
-        .bind(&lower)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(row) = row {
-        let id: i64 = row.try_get("id")?;
-        let stored: Option<String> = row.try_get("name")?;
-        if let Some(name) = name
-            && stored.as_deref() != Some(name)
-        {
-            sqlx::query("UPDATE person SET name = $1 WHERE id = $2")
-                .bind(name)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        return Ok(id);
-    }
+    // One statement either way: insert, or keep the row (and its first-seen
+    // address) and take the new name if the mail has one.
     let row = sqlx::query(
-        "INSERT INTO person (email, email_lower, name) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO person (email, email_lower, name) VALUES ($1, $2, $3) \
+         ON CONFLICT (email_lower) DO UPDATE SET name = COALESCE(excluded.name, person.name) \
+         RETURNING id",
     )
     .bind(&author.email)
     .bind(&lower)

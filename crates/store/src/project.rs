@@ -144,6 +144,7 @@ impl Store {
             }
             other => other?,
         };
+        self.caches.projects.clear();
         self.project_by_linkname(&p.linkname)
             .await?
             .ok_or_else(|| StoreError::NotFound(p.linkname.clone()))
@@ -168,14 +169,22 @@ impl Store {
         Ok(row.as_ref().map(from_row).transpose()?)
     }
 
-    /// Projects receiving this list id, by linkname.
+    /// Projects receiving this list id, by linkname (cached for a few
+    /// seconds: every incoming mail asks).
     pub async fn projects_by_listid(&self, listid: &str) -> Result<Vec<Project>> {
+        if let Some(p) = self.caches.projects.get(&listid.to_string()) {
+            return Ok(p.as_ref().clone());
+        }
         let sql = format!("SELECT {COLUMNS} FROM project WHERE listid = $1 ORDER BY linkname");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(listid)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+        let projects: Vec<Project> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+        self.caches
+            .projects
+            .put(listid.to_string(), projects.clone());
+        Ok(projects)
     }
 
     /// Patchwork's project choice for a list id and a (cleaned) subject:
@@ -239,7 +248,10 @@ impl Store {
             }
             Err(e) => Err(e.into()),
             Ok(r) if r.rows_affected() == 0 => Err(StoreError::NotFound(p.linkname.clone())),
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.caches.projects.clear();
+                Ok(())
+            }
         }
     }
 }

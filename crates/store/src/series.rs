@@ -6,7 +6,7 @@
 use sqlx::Row;
 
 use crate::error::Result;
-use crate::event::{self, EventRefs};
+use crate::event::{EventRefs, Events};
 use crate::time::Micros;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -30,22 +30,47 @@ fn truncated(id: &str) -> &str {
     patchtrack_mail::text::truncate_chars(id, 255)
 }
 
-/// The series a reference (own msgid first, then refs) points to.
+/// The series a reference (own msgid first, then refs) points to: the
+/// first id, in that order, that some series recorded.
 async fn by_references(tx: &mut Tx, m: &Member<'_>) -> Result<Option<i64>> {
-    let own = [m.msgid.to_string()];
-    for id in own.iter().chain(m.refs) {
-        let row = sqlx::query(
-            "SELECT series_id FROM series_reference WHERE project_id = $1 AND msgid = $2",
-        )
-        .bind(m.project_id)
-        .bind(truncated(id))
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = row {
-            return Ok(Some(row.try_get("series_id")?));
-        }
+    let mut ids: Vec<&str> = Vec::with_capacity(m.refs.len() + 1);
+    ids.push(truncated(m.msgid));
+    ids.extend(m.refs.iter().map(|r| truncated(r)));
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT msgid, series_id FROM series_reference WHERE project_id = $1 AND msgid IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(m.project_id);
+    for id in &ids {
+        query = query.bind(*id);
     }
-    Ok(None)
+    let rows = query.fetch_all(&mut **tx).await?;
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        found.insert(
+            row.try_get::<String, _>("msgid")?,
+            row.try_get::<i64, _>("series_id")?,
+        );
+    }
+    Ok(ids.iter().find_map(|id| found.get(*id).copied()))
+}
+
+/// The (number, patch id) pairs of a series.
+async fn numbers(tx: &mut Tx, series_id: i64) -> Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query("SELECT id, number FROM patch WHERE series_id = $1")
+        .bind(series_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<Option<i64>, _>("number")?.unwrap_or(0),
+                r.try_get("id")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
 }
 
 async fn has_number(tx: &mut Tx, series_id: i64, number: i64) -> Result<bool> {
@@ -92,7 +117,13 @@ async fn by_markers(tx: &mut Tx, m: &Member<'_>, x: i64, n: i64) -> Result<Optio
     }
 }
 
-async fn create(tx: &mut Tx, m: &Member<'_>, total: i64, refs: &[&str]) -> Result<i64> {
+async fn create(
+    tx: &mut Tx,
+    events: &mut Events,
+    m: &Member<'_>,
+    total: i64,
+    refs: &[&str],
+) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO series (project_id, date, submitter_id, version, total) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -105,20 +136,32 @@ async fn create(tx: &mut Tx, m: &Member<'_>, total: i64, refs: &[&str]) -> Resul
     .fetch_one(&mut **tx)
     .await?;
     let id: i64 = row.try_get("id")?;
+    // An id already mapped to an older series keeps that mapping.
+    let mut unique: Vec<&str> = Vec::with_capacity(refs.len());
     for r in refs {
-        // An id already mapped to an older series keeps that mapping.
-        sqlx::query(
-            "INSERT INTO series_reference (project_id, series_id, msgid) VALUES ($1, $2, $3) \
-             ON CONFLICT (project_id, msgid) DO NOTHING",
-        )
-        .bind(m.project_id)
-        .bind(id)
-        .bind(truncated(r))
-        .execute(&mut **tx)
-        .await?;
+        let r = truncated(r);
+        if !unique.contains(&r) {
+            unique.push(r);
+        }
     }
-    event::record(
-        tx,
+    if !unique.is_empty() {
+        let values: Vec<String> = (0..unique.len())
+            .map(|i| format!("($1, $2, ${})", i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO series_reference (project_id, series_id, msgid) VALUES {} \
+             ON CONFLICT (project_id, msgid) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(m.project_id)
+            .bind(id);
+        for r in &unique {
+            query = query.bind(*r);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    events.push(
         "series-created",
         m.project_id,
         m.date,
@@ -126,8 +169,7 @@ async fn create(tx: &mut Tx, m: &Member<'_>, total: i64, refs: &[&str]) -> Resul
             series: Some(id),
             ..EventRefs::default()
         },
-    )
-    .await?;
+    );
     Ok(id)
 }
 
@@ -135,6 +177,7 @@ async fn create(tx: &mut Tx, m: &Member<'_>, total: i64, refs: &[&str]) -> Resul
 /// completion events. `marker` is the subject's `(x, n)`.
 pub(crate) async fn assign_patch(
     tx: &mut Tx,
+    events: &mut Events,
     m: &Member<'_>,
     patch_id: i64,
     name: &str,
@@ -144,54 +187,77 @@ pub(crate) async fn assign_patch(
         Some((x, n)) if n != 0 => (i64::from(x), i64::from(n), true),
         _ => (1, 1, false),
     };
-    let mut series = None;
+    let mut found = None;
     if search {
-        series = by_references(tx, m).await?;
-        if series.is_none() {
-            series = by_markers(tx, m, x, n).await?;
+        found = by_references(tx, m).await?;
+        if found.is_none() {
+            found = by_markers(tx, m, x, n).await?;
         }
     }
-    let series = match series {
-        Some(s) if !has_number(tx, s, x).await? => s,
-        _ => {
+    let mut present = Vec::new();
+    if let Some(s) = found {
+        present = numbers(tx, s).await?;
+        if present.iter().any(|(num, _)| *num == x) {
+            // That number is taken: this is a new posting.
+            found = None;
+            present.clear();
+        }
+    }
+    // A series created here has no name yet and a total of `n`.
+    let (series, fresh_total) = match found {
+        Some(s) => (s, None),
+        None => {
             let mut refs: Vec<&str> = m.refs.iter().map(String::as_str).collect();
             refs.push(m.msgid);
-            create(tx, m, n, &refs).await?
+            (create(tx, events, m, n, &refs).await?, Some(n))
         }
     };
     if x == 0 {
         // A `0/N` mail with a diff is a patch in no series.
         return Ok(None);
     }
-    add_patch(tx, m, series, patch_id, x, name).await?;
+    add_patch(
+        tx,
+        events,
+        m,
+        series,
+        fresh_total,
+        &present,
+        patch_id,
+        x,
+        name,
+    )
+    .await?;
     Ok(Some(series))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn add_patch(
     tx: &mut Tx,
+    events: &mut Events,
     m: &Member<'_>,
     series_id: i64,
+    fresh_total: Option<i64>,
+    present: &[(i64, i64)],
     patch_id: i64,
     number: i64,
     name: &str,
 ) -> Result<()> {
-    let before: i64 = sqlx::query("SELECT COUNT(*) AS n FROM patch WHERE series_id = $1")
-        .bind(series_id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")?;
     sqlx::query("UPDATE patch SET series_id = $1, number = $2 WHERE id = $3")
         .bind(series_id)
         .bind(number)
         .bind(patch_id)
         .execute(&mut **tx)
         .await?;
-    let row = sqlx::query("SELECT name, total FROM series WHERE id = $1")
-        .bind(series_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let series_name: Option<String> = row.try_get("name")?;
-    let total: i64 = row.try_get("total")?;
+    let (series_name, total): (Option<String>, i64) = if let Some(total) = fresh_total {
+        (None, total)
+    } else {
+        let row = sqlx::query("SELECT name, total FROM series WHERE id = $1")
+            .bind(series_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        (row.try_get("name")?, row.try_get("total")?)
+    };
     if number == 1 && series_name.is_none() {
         sqlx::query("UPDATE series SET name = $1 WHERE id = $2")
             .bind(name)
@@ -207,41 +273,33 @@ async fn add_patch(
     };
     // patch-completed for this patch once every lower number is present,
     // then for each consecutive successor it unblocks.
-    let rows = sqlx::query("SELECT id, number FROM patch WHERE series_id = $1 ORDER BY number")
-        .bind(series_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    let present: Vec<(i64, i64)> = rows
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<Option<i64>, _>("number")?.unwrap_or(0),
-                r.try_get("id")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
     let below = present.iter().filter(|(num, _)| *num < number).count() as i64;
     if below == number - 1 {
-        event::record(tx, "patch-completed", m.project_id, m.date, refs(patch_id)).await?;
+        events.push("patch-completed", m.project_id, m.date, refs(patch_id));
         let mut next = number + 1;
         while let Some(&(_, id)) = present.iter().find(|(num, _)| *num == next) {
-            event::record(tx, "patch-completed", m.project_id, m.date, refs(id)).await?;
+            events.push("patch-completed", m.project_id, m.date, refs(id));
             next += 1;
         }
     }
-    if before + 1 >= total {
+    if present.len() as i64 + 1 >= total {
         let refs = EventRefs {
             series: Some(series_id),
             ..EventRefs::default()
         };
-        event::record(tx, "series-completed", m.project_id, m.date, refs).await?;
+        events.push("series-completed", m.project_id, m.date, refs);
     }
     Ok(())
 }
 
 /// The series of a new cover letter: the one a patch already mapped this
 /// message-id to, else a new one. Only the cover's own id is recorded.
-pub(crate) async fn series_for_cover(tx: &mut Tx, m: &Member<'_>, total: i64) -> Result<i64> {
+pub(crate) async fn series_for_cover(
+    tx: &mut Tx,
+    events: &mut Events,
+    m: &Member<'_>,
+    total: i64,
+) -> Result<i64> {
     let row =
         sqlx::query("SELECT series_id FROM series_reference WHERE project_id = $1 AND msgid = $2")
             .bind(m.project_id)
@@ -250,7 +308,7 @@ pub(crate) async fn series_for_cover(tx: &mut Tx, m: &Member<'_>, total: i64) ->
             .await?;
     match row {
         Some(r) => Ok(r.try_get("series_id")?),
-        None => create(tx, m, total, &[m.msgid]).await,
+        None => create(tx, events, m, total, &[m.msgid]).await,
     }
 }
 

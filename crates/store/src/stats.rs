@@ -150,3 +150,22 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 }
+
+impl Store {
+    /// A project's events, oldest first: category and the message-id of the
+    /// patch or cover it concerns (if any).
+    pub async fn event_log(&self, project_id: i64) -> Result<Vec<(String, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT e.category AS category, COALESCE(p.msgid, c.msgid) AS msgid FROM event e \
+             LEFT JOIN patch p ON p.id = e.patch_id LEFT JOIN cover c ON c.id = e.cover_id \
+             WHERE e.project_id = $1 ORDER BY e.id",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get("category")?, r.try_get("msgid")?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+}

@@ -390,3 +390,59 @@ async fn dependencies_from_depends_on() {
         );
     }
 }
+
+fn short(id: &Option<String>) -> String {
+    // `<1473632524-8585-2-git-send-email-...>` → `2`
+    id.as_deref()
+        .and_then(|s| s.split('-').nth(2))
+        .unwrap_or("-")
+        .to_string()
+}
+
+#[tokio::test]
+async fn events_of_a_series() {
+    for store in common::stores().await {
+        let project = common::project(&store, "events", LIST).await;
+        ingest_all(&store, &series_file("base-cover-letter.mbox")).await;
+        let log: Vec<(String, String)> = store
+            .event_log(project.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(c, id)| (c.clone(), short(id)))
+            .collect();
+        let want = [
+            ("series-created", "-"),
+            ("cover-created", "1"),
+            ("patch-created", "2"),
+            ("patch-completed", "2"),
+            ("patch-created", "3"),
+            ("patch-completed", "3"),
+            ("series-completed", "-"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(log, want, "{:?}", store.backend());
+
+        // Out of order (2/2, 1/2, cover): patch 1 completes on the second
+        // mail and unblocks patch 2 at once.
+        let project = common::project(&store, "events2", "other.example.org").await;
+        let opts = IngestOptions {
+            list_id: Some(project.listid.clone()),
+        };
+        for m in series_file("base-out-of-order.mbox") {
+            store.ingest(&m, &opts).await.unwrap();
+        }
+        let completed: Vec<String> = store
+            .event_log(project.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|(c, _)| c == "patch-completed")
+            .map(|(_, id)| short(id))
+            .collect();
+        assert_eq!(completed, ["2", "3"]);
+    }
+}
