@@ -29,5 +29,5 @@ pub use error::{Result, StoreError};
 pub use ingest::{IngestOptions, Outcome};
 pub use project::{NewProject, Project};
 pub use state::State;
-pub use stats::{Counts, SeriesSummary};
+pub use stats::{Counts, PatchStatus, SeriesSummary};
 pub use user::{NewUser, hash_password};

@@ -169,3 +169,61 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 }
+
+/// What triage needs to know about one patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchStatus {
+    /// State slug.
+    pub state: String,
+    /// Delegate's username.
+    pub delegate: Option<String>,
+    /// Tag counts by tag name, only those above zero.
+    pub tags: Vec<(String, i64)>,
+    /// `addressed` of each comment, oldest first.
+    pub comments_addressed: Vec<Option<bool>>,
+}
+
+impl Store {
+    /// The state, delegate, tag counts and comment flags of the patch with
+    /// this message-id in a project.
+    pub async fn patch_status(&self, project_id: i64, msgid: &str) -> Result<Option<PatchStatus>> {
+        let Some(row) = sqlx::query(
+            "SELECT p.id AS id, s.slug AS state, u.username AS delegate FROM patch p \
+             JOIN state s ON s.id = p.state_id LEFT JOIN app_user u ON u.id = p.delegate_id \
+             WHERE p.project_id = $1 AND p.msgid = $2",
+        )
+        .bind(project_id)
+        .bind(msgid)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let tags = sqlx::query(
+            "SELECT t.name AS name, pt.count AS count FROM patch_tag pt \
+             JOIN tag t ON t.id = pt.tag_id WHERE pt.patch_id = $1 ORDER BY t.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("count")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let comments_addressed = sqlx::query(
+            "SELECT addressed FROM patch_comment WHERE patch_id = $1 ORDER BY date, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get::<Option<i64>, _>("addressed")?.map(|v| v != 0)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        Ok(Some(PatchStatus {
+            state: row.try_get("state")?,
+            delegate: row.try_get("delegate")?,
+            tags,
+            comments_addressed,
+        }))
+    }
+}

@@ -102,3 +102,31 @@ impl Store {
         Ok(id)
     }
 }
+
+impl Store {
+    /// Adds a delegation rule: new patches whose files all match `path`
+    /// (fnmatch) go to `username`. Higher priorities are tried first.
+    pub async fn add_delegation_rule(
+        &self,
+        project_id: i64,
+        username: &str,
+        path: &str,
+        priority: i64,
+    ) -> Result<()> {
+        let res = sqlx::query(
+            "INSERT INTO delegation_rule (project_id, user_id, path, priority) \
+             SELECT $1, id, $2, $3 FROM app_user WHERE username = $4",
+        )
+        .bind(project_id)
+        .bind(path)
+        .bind(priority)
+        .bind(username)
+        .execute(&self.pool)
+        .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("no user {username:?}")));
+        }
+        self.caches.rules.clear();
+        Ok(())
+    }
+}

@@ -446,3 +446,117 @@ async fn events_of_a_series() {
         assert_eq!(completed, ["2", "3"]);
     }
 }
+
+fn synthetic(headers: &str, msgid: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Dev One <dev@example.org>\nSubject: [PATCH] fix it\nMessage-Id: {msgid}\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n{headers}\n{body}"
+    )
+    .into_bytes()
+}
+
+const DIFF: &str = "--- a/drivers/net/x.c\n+++ b/drivers/net/x.c\n@@ -1 +1,2 @@\n a\n+b\n";
+
+#[tokio::test]
+async fn patchwork_headers_tags_and_delegation() {
+    for store in common::stores().await {
+        let project = common::project(&store, "triage", LIST).await;
+        store
+            .add_user(&patchtrack_store::NewUser {
+                username: "maint".into(),
+                email: "Maint@Example.org".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+
+        // X-Patchwork-State and -Delegate (case-insensitive), and tags in
+        // the commit message.
+        let m = synthetic(
+            "X-Patchwork-State: under review\nX-Patchwork-Delegate: maint@example.org\n",
+            "<a@x>",
+            &format!("Fix.\n\nReviewed-by: R <r@x.org>\n---\n{DIFF}"),
+        );
+        store.ingest(&m, &options()).await.unwrap();
+        let s = store
+            .patch_status(project.id, "<a@x>")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.state, "under-review");
+        assert_eq!(s.delegate.as_deref(), Some("maint"));
+        assert_eq!(s.tags, [("Reviewed-by".to_string(), 1)]);
+
+        // Unknown state and delegate: the defaults.
+        let m = synthetic(
+            "X-Patchwork-State: Bogus\nX-Patchwork-Delegate: nobody\n",
+            "<b@x>",
+            &format!("Fix.\n---\n{DIFF}"),
+        );
+        store.ingest(&m, &options()).await.unwrap();
+        let s = store
+            .patch_status(project.id, "<b@x>")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.state.as_str(), s.delegate), ("new", None));
+
+        // Replies add their tags; Action-Required marks the comment.
+        let reply = |id: &str, extra: &str, body: &str| {
+            format!(
+                "From: Rev <rev@example.org>\nSubject: Re: [PATCH] fix it\nMessage-Id: {id}\nIn-Reply-To: <b@x>\n{extra}\n{body}\n"
+            )
+            .into_bytes()
+        };
+        store
+            .ingest(
+                &reply("<r1@x>", "", "Tested-by: T <t@x.org>\n> Acked-by: quoted"),
+                &options(),
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &reply(
+                    "<r2@x>",
+                    "X-Patchwork-Action-Required: yes\n",
+                    "acked-by: A <a@x.org>",
+                ),
+                &options(),
+            )
+            .await
+            .unwrap();
+        let s = store
+            .patch_status(project.id, "<b@x>")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            s.tags,
+            [("Acked-by".to_string(), 1), ("Tested-by".to_string(), 1)]
+        );
+        assert_eq!(s.comments_addressed, [None, Some(false)]);
+
+        // Delegation rules by file path: drivers/* goes to maint.
+        store
+            .add_delegation_rule(project.id, "maint", "drivers/*", 0)
+            .await
+            .unwrap();
+        let m = synthetic("", "<c@x>", &format!("Fix.\n---\n{DIFF}"));
+        store.ingest(&m, &options()).await.unwrap();
+        let s = store
+            .patch_status(project.id, "<c@x>")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.delegate.as_deref(), Some("maint"));
+        let other = DIFF.replace("drivers/net", "fs");
+        let m = synthetic("", "<d@x>", &format!("Fix.\n---\n{other}"));
+        store.ingest(&m, &options()).await.unwrap();
+        let s = store
+            .patch_status(project.id, "<d@x>")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.delegate, None, "a file no rule covers");
+    }
+}
