@@ -40,6 +40,12 @@ enum Command {
     Parsemail(mailin::ParsemailArgs),
     /// Store every mail of mbox files and Maildirs.
     Parsearchive(mailin::ParsearchiveArgs),
+    /// Re-parse every stored mail of a project (after a parser fix) and
+    /// update the names, contents, diffs and hashes derived from it.
+    Reparse {
+        /// The project's linkname.
+        linkname: String,
+    },
     /// Manage projects.
     #[command(subcommand)]
     Project(admin::ProjectCommand),
@@ -67,6 +73,18 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Parsemail(args) => mailin::parsemail(&open(&cli.database).await?, args).await?,
         Command::Parsearchive(args) => {
             mailin::parsearchive(&open(&cli.database).await?, args).await?;
+        }
+        Command::Reparse { linkname } => {
+            let store = open(&cli.database).await?;
+            let project = store
+                .project_by_linkname(linkname)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no project {linkname:?}"))?;
+            let r = store.reparse(project.id).await?;
+            println!(
+                "{} mails re-parsed, {} submissions changed",
+                r.examined, r.changed
+            );
         }
         Command::Project(cmd) => admin::project(&open(&cli.database).await?, cmd).await?,
         Command::User(cmd) => admin::user(&open(&cli.database).await?, cmd).await?,

@@ -74,7 +74,7 @@ impl Outcome {
 }
 
 /// The stored header block: `Name: value` lines in order, NULs removed.
-fn header_text(mail: &ParsedMail) -> String {
+pub(crate) fn header_text(mail: &ParsedMail) -> String {
     let mut out = String::new();
     for h in mail.headers.iter() {
         if !out.is_empty() {

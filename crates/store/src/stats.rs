@@ -173,6 +173,10 @@ impl Store {
 /// What triage needs to know about one patch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatchStatus {
+    /// Name.
+    pub name: String,
+    /// Patchwork hash of the diff.
+    pub hash: Option<String>,
     /// State slug.
     pub state: String,
     /// Delegate's username.
@@ -188,7 +192,8 @@ impl Store {
     /// this message-id in a project.
     pub async fn patch_status(&self, project_id: i64, msgid: &str) -> Result<Option<PatchStatus>> {
         let Some(row) = sqlx::query(
-            "SELECT p.id AS id, s.slug AS state, u.username AS delegate FROM patch p \
+            "SELECT p.id AS id, p.name AS name, p.hash AS hash, s.slug AS state, \
+             u.username AS delegate FROM patch p \
              JOIN state s ON s.id = p.state_id LEFT JOIN app_user u ON u.id = p.delegate_id \
              WHERE p.project_id = $1 AND p.msgid = $2",
         )
@@ -220,6 +225,8 @@ impl Store {
         .map(|r| Ok(r.try_get::<Option<i64>, _>("addressed")?.map(|v| v != 0)))
         .collect::<Result<_, sqlx::Error>>()?;
         Ok(Some(PatchStatus {
+            name: row.try_get("name")?,
+            hash: row.try_get("hash")?,
             state: row.try_get("state")?,
             delegate: row.try_get("delegate")?,
             tags,

@@ -560,3 +560,41 @@ async fn patchwork_headers_tags_and_delegation() {
         assert_eq!(s.delegate, None, "a file no rule covers");
     }
 }
+
+#[tokio::test]
+async fn reparse_restores_what_the_parser_derives() {
+    for store in common::stores().await {
+        let project = common::project(&store, "reparse", LIST).await;
+        let m = synthetic(
+            "",
+            "<p@x>",
+            &format!("Fix.\n\nReviewed-by: R <r@x.org>\n---\n{DIFF}"),
+        );
+        store.ingest(&m, &options()).await.unwrap();
+        let good = store
+            .patch_status(project.id, "<p@x>")
+            .await
+            .unwrap()
+            .unwrap();
+
+        // What an older, buggy parser might have stored.
+        store
+            .execute_admin("UPDATE patch SET name = 'garbled', hash = NULL, content = 'x'")
+            .await
+            .unwrap();
+        store.execute_admin("DELETE FROM patch_tag").await.unwrap();
+        let result = store.reparse(project.id).await.unwrap();
+        assert_eq!((result.examined, result.changed), (1, 1));
+        assert_eq!(
+            store
+                .patch_status(project.id, "<p@x>")
+                .await
+                .unwrap()
+                .unwrap(),
+            good
+        );
+
+        // Nothing left to change.
+        assert_eq!(store.reparse(project.id).await.unwrap().changed, 0);
+    }
+}
