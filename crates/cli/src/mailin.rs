@@ -144,23 +144,32 @@ pub async fn parsearchive(store: &Store, args: &ParsearchiveArgs) -> Result<()> 
         None
     };
     let mut summary = Summary::default();
-    let handle = tokio::runtime::Handle::current();
-    for path in &args.paths {
-        // Reading is synchronous; each message is stored before the next is
-        // read, so memory stays bounded by the largest message.
-        tokio::task::block_in_place(|| {
+    // A reader thread splits the archives while this task stores mails;
+    // the bounded channel keeps memory bounded by a few messages.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<input::Item>(64);
+    let paths = args.paths.clone();
+    let reader = std::thread::spawn(move || -> Result<()> {
+        for path in &paths {
             input::for_each_message(path, quoting, &mut |item| {
-                let outcome = handle
-                    .block_on(store.ingest(&item.data, &options))
-                    .with_context(|| format!("storing {}", item.origin))?;
-                summary.add(&outcome);
-                if let Some(bar) = &progress {
-                    bar.inc(1);
-                }
-                Ok(())
-            })
-        })?;
+                tx.blocking_send(item)
+                    .map_err(|_| anyhow::anyhow!("import stopped"))
+            })?;
+        }
+        Ok(())
+    });
+    while let Some(item) = rx.recv().await {
+        let outcome = store
+            .ingest(&item.data, &options)
+            .await
+            .with_context(|| format!("storing {}", item.origin))?;
+        summary.add(&outcome);
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
     }
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the archive reader panicked"))??;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

@@ -63,6 +63,12 @@ async fn open(url: &str) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+async fn open_bulk(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect_bulk(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
 async fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Parse(args) => parse::run(args)?,
@@ -72,7 +78,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Parsemail(args) => mailin::parsemail(&open(&cli.database).await?, args).await?,
         Command::Parsearchive(args) => {
-            mailin::parsearchive(&open(&cli.database).await?, args).await?;
+            mailin::parsearchive(&open_bulk(&cli.database).await?, args).await?;
         }
         Command::Reparse { linkname } => {
             let store = open(&cli.database).await?;
@@ -102,8 +108,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)

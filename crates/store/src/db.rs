@@ -51,8 +51,21 @@ impl Store {
         Self::connect_with(url, 8).await
     }
 
+    /// Connects for a bulk import: on PostgreSQL, commits do not wait for
+    /// the WAL flush (`synchronous_commit = off`). A server crash can then
+    /// lose the last few imported mails, never corrupt anything, and an
+    /// archive import is re-runnable, so this is safe there; mail handed
+    /// over by an MTA (`parsemail`) keeps the default.
+    pub async fn connect_bulk(url: &str) -> Result<Store> {
+        Self::open(url, 8, true).await
+    }
+
     /// Connects with at most `max_connections` connections.
     pub async fn connect_with(url: &str, max_connections: u32) -> Result<Store> {
+        Self::open(url, max_connections, false).await
+    }
+
+    async fn open(url: &str, max_connections: u32, bulk: bool) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
         let url = match backend {
@@ -73,6 +86,8 @@ impl Store {
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000;",
                         )
                         .await?;
+                    } else if bulk {
+                        conn.execute("SET synchronous_commit = off").await?;
                     }
                     Ok(())
                 })

@@ -186,10 +186,10 @@ async fn already_stored(tx: &mut Tx, project_id: i64, msgid: &str) -> Result<boo
     let row = sqlx::query(
         "SELECT 1 AS one FROM patch WHERE project_id = $1 AND msgid = $2 \
          UNION ALL SELECT 1 FROM cover WHERE project_id = $1 AND msgid = $2 \
-         UNION ALL SELECT 1 FROM patch_comment c JOIN patch p ON p.id = c.patch_id \
-             WHERE p.project_id = $1 AND c.msgid = $2 \
-         UNION ALL SELECT 1 FROM cover_comment c JOIN cover v ON v.id = c.cover_id \
-             WHERE v.project_id = $1 AND c.msgid = $2 \
+         UNION ALL SELECT 1 FROM patch_comment c WHERE c.msgid = $2 \
+             AND (SELECT p.project_id FROM patch p WHERE p.id = c.patch_id) = $1 \
+         UNION ALL SELECT 1 FROM cover_comment c WHERE c.msgid = $2 \
+             AND (SELECT v.project_id FROM cover v WHERE v.id = c.cover_id) = $1 \
          LIMIT 1",
     )
     .bind(project_id)
@@ -438,8 +438,9 @@ async fn find_parent(tx: &mut Tx, project_id: i64, refs: &[String]) -> Result<Op
             return Ok(Some(Parent::Patch(row.try_get("id")?)));
         }
         let via = sqlx::query(
-            "SELECT c.patch_id AS id FROM patch_comment c JOIN patch p ON p.id = c.patch_id \
-             WHERE p.project_id = $1 AND c.msgid = $2 ORDER BY c.date DESC, c.id DESC LIMIT 1",
+            "SELECT c.patch_id AS id FROM patch_comment c WHERE c.msgid = $2 \
+             AND (SELECT p.project_id FROM patch p WHERE p.id = c.patch_id) = $1 \
+             ORDER BY c.date DESC, c.id DESC LIMIT 1",
         )
         .bind(project_id)
         .bind(id)
@@ -460,8 +461,9 @@ async fn find_parent(tx: &mut Tx, project_id: i64, refs: &[String]) -> Result<Op
             return Ok(Some(Parent::Cover(row.try_get("id")?)));
         }
         let via = sqlx::query(
-            "SELECT c.cover_id AS id FROM cover_comment c JOIN cover v ON v.id = c.cover_id \
-             WHERE v.project_id = $1 AND c.msgid = $2 ORDER BY c.date DESC, c.id DESC LIMIT 1",
+            "SELECT c.cover_id AS id FROM cover_comment c WHERE c.msgid = $2 \
+             AND (SELECT v.project_id FROM cover v WHERE v.id = c.cover_id) = $1 \
+             ORDER BY c.date DESC, c.id DESC LIMIT 1",
         )
         .bind(project_id)
         .bind(id)
