@@ -427,50 +427,46 @@ async fn create_cover(
 /// The submission a reply answers: a patch (directly or through one of its
 /// comments) for any reference, before a cover for any reference.
 async fn find_parent(tx: &mut Tx, project_id: i64, refs: &[String]) -> Result<Option<Parent>> {
-    for r in refs {
-        let id = patchtrack_mail::text::truncate_chars(r, 255);
-        let direct = sqlx::query("SELECT id FROM patch WHERE project_id = $1 AND msgid = $2")
-            .bind(project_id)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(row) = direct {
-            return Ok(Some(Parent::Patch(row.try_get("id")?)));
-        }
-        let via = sqlx::query(
-            "SELECT c.patch_id AS id FROM patch_comment c WHERE c.msgid = $2 \
-             AND (SELECT p.project_id FROM patch p WHERE p.id = c.patch_id) = $1 \
-             ORDER BY c.date DESC, c.id DESC LIMIT 1",
-        )
-        .bind(project_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = via {
-            return Ok(Some(Parent::Patch(row.try_get("id")?)));
-        }
+    const PATCH: [&str; 2] = [
+        "SELECT id FROM patch WHERE project_id = $1 AND msgid = $2",
+        "SELECT c.patch_id AS id FROM patch_comment c WHERE c.msgid = $2 \
+         AND (SELECT p.project_id FROM patch p WHERE p.id = c.patch_id) = $1 \
+         ORDER BY c.date DESC, c.id DESC LIMIT 1",
+    ];
+    const COVER: [&str; 2] = [
+        "SELECT id FROM cover WHERE project_id = $1 AND msgid = $2",
+        "SELECT c.cover_id AS id FROM cover_comment c WHERE c.msgid = $2 \
+         AND (SELECT v.project_id FROM cover v WHERE v.id = c.cover_id) = $1 \
+         ORDER BY c.date DESC, c.id DESC LIMIT 1",
+    ];
+    if let Some(id) = first_match(tx, project_id, refs, PATCH).await? {
+        return Ok(Some(Parent::Patch(id)));
     }
+    Ok(first_match(tx, project_id, refs, COVER)
+        .await?
+        .map(Parent::Cover))
+}
+
+/// For each reference in order, the submission with that message-id, else
+/// the one whose (latest) comment has it. The queries take the project as
+/// `$1` and the message-id as `$2`.
+async fn first_match(
+    tx: &mut Tx,
+    project_id: i64,
+    refs: &[String],
+    queries: [&'static str; 2],
+) -> Result<Option<i64>> {
     for r in refs {
-        let id = patchtrack_mail::text::truncate_chars(r, 255);
-        let direct = sqlx::query("SELECT id FROM cover WHERE project_id = $1 AND msgid = $2")
-            .bind(project_id)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(row) = direct {
-            return Ok(Some(Parent::Cover(row.try_get("id")?)));
-        }
-        let via = sqlx::query(
-            "SELECT c.cover_id AS id FROM cover_comment c WHERE c.msgid = $2 \
-             AND (SELECT v.project_id FROM cover v WHERE v.id = c.cover_id) = $1 \
-             ORDER BY c.date DESC, c.id DESC LIMIT 1",
-        )
-        .bind(project_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = via {
-            return Ok(Some(Parent::Cover(row.try_get("id")?)));
+        let msgid = patchtrack_mail::text::truncate_chars(r, 255);
+        for sql in queries {
+            let row = sqlx::query(sql)
+                .bind(project_id)
+                .bind(msgid)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some(row) = row {
+                return Ok(Some(row.try_get("id")?));
+            }
         }
     }
     Ok(None)
