@@ -59,7 +59,7 @@ enum Command {
 
 async fn open(url: &str) -> anyhow::Result<Store> {
     let store = Store::connect(url).await?;
-    store.migrate().await?;
+    store.ensure_migrated().await?;
     Ok(store)
 }
 

@@ -102,6 +102,30 @@ impl Store {
         })
     }
 
+    /// Applies pending migrations, after one cheap query that usually shows
+    /// there are none: `parsemail` runs once per mail and should not pay
+    /// for a full migration check (which on PostgreSQL also takes a lock).
+    pub async fn ensure_migrated(&self) -> Result<()> {
+        let latest = match self.backend {
+            Backend::Sqlite => SQLITE.iter().map(|m| m.version).max(),
+            Backend::Postgres => POSTGRES.iter().map(|m| m.version).max(),
+        };
+        let applied: Option<i64> = sqlx::query(
+            "SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success = CAST(1 AS BOOLEAN)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .ok()
+        .and_then(|row| {
+            use sqlx::Row;
+            row.try_get::<Option<i64>, _>("v").ok().flatten()
+        });
+        if applied.is_some() && applied == latest {
+            return Ok(());
+        }
+        self.migrate().await
+    }
+
     /// Applies every migration not yet applied.
     pub async fn migrate(&self) -> Result<()> {
         let migrator = match self.backend {
