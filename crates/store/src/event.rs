@@ -37,6 +37,25 @@ impl Events {
         self.rows.push((category, project_id, date, refs));
     }
 
+    /// How many events are queued (a position for [`Events::insert`]).
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Queues an event before those queued since position `at`, for an
+    /// object whose id became known only after later events were decided.
+    pub(crate) fn insert(
+        &mut self,
+        at: usize,
+        category: &'static str,
+        project_id: i64,
+        date: Micros,
+        refs: EventRefs,
+    ) {
+        self.rows
+            .insert(at.min(self.rows.len()), (category, project_id, date, refs));
+    }
+
     /// Writes the queued events in order.
     pub(crate) async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
         if self.rows.is_empty() {

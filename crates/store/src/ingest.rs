@@ -157,8 +157,7 @@ impl Store {
         loop {
             attempt += 1;
             let result = async {
-                let mut tx = self.begin_write().await?;
-                crate::dialect::lock_project(&mut tx, self.backend, project.id).await?;
+                let mut tx = self.begin_for_project(project.id).await?;
                 let outcome = store_mail(&mut tx, &self.caches, &project, &mail, raw).await?;
                 if outcome.is_stored() {
                     tx.commit().await?;
@@ -302,10 +301,23 @@ async fn create_patch(
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let raw_id = save_raw(tx, project, msgid, raw).await?;
     let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
+    let member = Member {
+        project_id: project.id,
+        msgid,
+        refs: &mail.references,
+        date,
+        submitter_id: submitter,
+        version: i64::from(mail.version),
+    };
+    // The series comes first so that the patch is stored with it; the
+    // patch-created event still goes before the series' events.
+    let first_event = events.len();
+    let marker = mail.number.zip(mail.total);
+    let placement = series::place_patch(tx, events, &member, marker).await?;
     let row = sqlx::query(
         "INSERT INTO patch (project_id, msgid, name, date, submitter_id, headers, content, diff, \
-         pull_url, delegate_id, state_id, hash, raw_mail_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+         pull_url, delegate_id, state_id, hash, raw_mail_id, series_id, number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(project.id)
     .bind(msgid)
@@ -320,6 +332,8 @@ async fn create_patch(
     .bind(state)
     .bind(mail.hash.as_deref())
     .bind(raw_id)
+    .bind(placement.series)
+    .bind(placement.series.map(|_| placement.number))
     .fetch_one(&mut **tx)
     .await?;
     let id: i64 = row.try_get("id")?;
@@ -330,19 +344,9 @@ async fn create_patch(
         patch: Some(id),
         ..EventRefs::default()
     };
-    events.push("patch-created", project.id, date, patch_refs);
-
-    let member = Member {
-        project_id: project.id,
-        msgid,
-        refs: &mail.references,
-        date,
-        submitter_id: submitter,
-        version: i64::from(mail.version),
-    };
-    let marker = mail.number.zip(mail.total);
-    let series = series::assign_patch(tx, events, &member, id, name, marker).await?;
-    if let Some(series) = series {
+    events.insert(first_event, "patch-created", project.id, date, patch_refs);
+    series::patch_placed(tx, events, &member, &placement, id, name).await?;
+    if let Some(series) = placement.series {
         series::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
     }
     Ok(Outcome::Patch { id })

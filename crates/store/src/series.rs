@@ -173,16 +173,29 @@ async fn create(
     Ok(id)
 }
 
-/// Puts a new patch in its series (creating one if needed) and records the
-/// completion events. `marker` is the subject's `(x, n)`.
-pub(crate) async fn assign_patch(
+/// Where a new patch goes: its series (found or just created) and number.
+#[derive(Debug)]
+pub(crate) struct Placement {
+    /// The series; a `0/N` patch with a diff gets none (though a series may
+    /// have been created for it, as upstream does).
+    pub series: Option<i64>,
+    /// The patch's number in it.
+    pub number: i64,
+    /// `Some(total)` when the series was created for this patch.
+    fresh_total: Option<i64>,
+    /// (number, patch id) of the patches already in the series.
+    present: Vec<(i64, i64)>,
+}
+
+/// Finds or creates the series of a new patch, before the patch is stored,
+/// so that it is stored with its series and number. `marker` is the
+/// subject's `(x, n)`.
+pub(crate) async fn place_patch(
     tx: &mut Tx,
     events: &mut Events,
     m: &Member<'_>,
-    patch_id: i64,
-    name: &str,
     marker: Option<(u32, u32)>,
-) -> Result<Option<i64>> {
+) -> Result<Placement> {
     let (x, n, search) = match marker {
         Some((x, n)) if n != 0 => (i64::from(x), i64::from(n), true),
         _ => (1, 1, false),
@@ -212,23 +225,40 @@ pub(crate) async fn assign_patch(
             (create(tx, events, m, n, &refs).await?, Some(n))
         }
     };
-    if x == 0 {
+    Ok(Placement {
         // A `0/N` mail with a diff is a patch in no series.
-        return Ok(None);
-    }
+        series: (x != 0).then_some(series),
+        number: x,
+        fresh_total,
+        present,
+    })
+}
+
+/// Completes the placement once the patch is stored: the series name and
+/// the completion events.
+pub(crate) async fn patch_placed(
+    tx: &mut Tx,
+    events: &mut Events,
+    m: &Member<'_>,
+    placement: &Placement,
+    patch_id: i64,
+    name: &str,
+) -> Result<()> {
+    let Some(series) = placement.series else {
+        return Ok(());
+    };
     add_patch(
         tx,
         events,
         m,
         series,
-        fresh_total,
-        &present,
+        placement.fresh_total,
+        &placement.present,
         patch_id,
-        x,
+        placement.number,
         name,
     )
-    .await?;
-    Ok(Some(series))
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -243,12 +273,6 @@ async fn add_patch(
     number: i64,
     name: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE patch SET series_id = $1, number = $2 WHERE id = $3")
-        .bind(series_id)
-        .bind(number)
-        .bind(patch_id)
-        .execute(&mut **tx)
-        .await?;
     let (series_name, total): (Option<String>, i64) = if let Some(total) = fresh_total {
         (None, total)
     } else {
