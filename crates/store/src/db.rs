@@ -78,6 +78,9 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url).map_err(StoreError::Unavailable)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // A ping before every acquire is one more round trip per mail;
+            // a dead connection fails the statement instead, which is retried.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
