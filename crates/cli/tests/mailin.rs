@@ -29,8 +29,7 @@ fn patchtrack(db: &str, args: &[&str], stdin: &[u8]) -> Output {
 }
 
 fn sqlite_url(name: &str) -> String {
-    let path =
-        std::env::temp_dir().join(format!("patchtrack-cli-{}-{name}.db", std::process::id()));
+    let path = common::scratch_dir().join(format!("{name}.db"));
     let _ = std::fs::remove_file(&path);
     format!("sqlite://{}", path.display())
 }
@@ -139,8 +138,7 @@ fn corpus_slice(n: usize) -> Option<Vec<Vec<u8>>> {
 }
 
 fn write_mbox(mails: &[Vec<u8>], name: &str) -> PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("patchtrack-cli-{}-{name}.mbox", std::process::id()));
+    let path = common::scratch_dir().join(format!("{name}.mbox"));
     let mut w = patchtrack_mail::MboxWriter::new(std::fs::File::create(&path).unwrap());
     for m in mails {
         w.write_message("test Thu Jan  1 00:00:00 1970", m).unwrap();

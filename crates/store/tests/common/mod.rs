@@ -25,6 +25,29 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// A directory for this test process's databases, removed (with any
+/// cluster in it) by a watchdog shell once the process has exited.
+pub fn scratch_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("patchtrack-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let script = format!(
+            "while kill -0 {me} 2>/dev/null; do sleep 1; done; sleep 3; rm -rf '{dir}'",
+            me = std::process::id(),
+            dir = dir.display()
+        );
+        // Best effort: without sh the files stay in the temp directory.
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        dir
+    })
+}
+
 fn find_pg_bin(name: &str) -> Option<PathBuf> {
     if let Ok(path) = std::env::var("PATH") {
         for dir in std::env::split_paths(&path) {
@@ -80,9 +103,11 @@ fn start_cluster() -> Result<String, String> {
     let initdb = find_pg_bin("initdb").ok_or("initdb not found")?;
     let postgres = find_pg_bin("postgres").ok_or("postgres not found")?;
     let root = is_root();
-    let dir = std::env::temp_dir().join(unique("patchtrack-pg"));
+    let dir = scratch_dir().join(unique("pg"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     if root {
+        // The scratch directory must be reachable by the postgres user.
+        let _ = Command::new("chmod").arg("755").arg(scratch_dir()).status();
         let ok = Command::new("chown")
             .args(["-R", "postgres:postgres"])
             .arg(&dir)
@@ -187,7 +212,7 @@ fn postgres_base() -> Option<&'static str> {
 
 /// A fresh, migrated SQLite database.
 pub async fn sqlite() -> Store {
-    let path = std::env::temp_dir().join(format!("{}.db", unique("patchtrack-test")));
+    let path = scratch_dir().join(format!("{}.db", unique("sqlite")));
     let store = Store::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
