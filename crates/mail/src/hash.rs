@@ -6,7 +6,6 @@
 
 use sha1::{Digest, Sha1};
 
-use crate::split::{hunk_counts, is_decimal};
 use crate::text::py_strip;
 
 /// The lowercase hex SHA-1 Patchwork stores as `Patch.hash` for `diff`.
@@ -69,34 +68,15 @@ fn filename_line(line: &str) -> Option<(&str, &str)> {
 /// Writes `@@ -<old> +<new> @@` for a hunk header, keeping the counts as
 /// Python prints `int(count)`: without leading zeros, at any size.
 fn hunk_header(line: &str, out: &mut String) -> bool {
-    if hunk_counts(line).is_none() {
+    let Some((old, new)) = crate::split::hunk_header(line) else {
         return false;
-    }
-    let counts = raw_counts(line);
+    };
     out.push_str("@@ -");
-    push_count(out, counts.0);
+    push_count(out, old);
     out.push_str(" +");
-    push_count(out, counts.1);
+    push_count(out, new);
     out.push_str(" @@");
     true
-}
-
-fn raw_counts(line: &str) -> (Option<&str>, Option<&str>) {
-    fn one(s: &str) -> (Option<&str>, &str) {
-        let start = s.find(|c: char| !is_decimal(c)).unwrap_or(s.len());
-        let rest = &s[start..];
-        if let Some(after) = rest.strip_prefix(',') {
-            let n = after.find(|c: char| !is_decimal(c)).unwrap_or(after.len());
-            if n > 0 {
-                return (Some(&after[..n]), &after[n..]);
-            }
-        }
-        (None, rest)
-    }
-    let s = &line[4..];
-    let (old, rest) = one(s);
-    let (new, _) = one(rest.get(2..).unwrap_or(""));
-    (old, new)
 }
 
 fn push_count(out: &mut String, digits: Option<&str>) {

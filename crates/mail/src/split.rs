@@ -11,8 +11,10 @@ use regex::Regex;
 
 use crate::text::py_strip;
 
-/// `@@ -a[,b] +c[,d] @@`: the counts (absent means 1).
-pub(crate) fn hunk_counts(line: &str) -> Option<(i64, i64)> {
+/// `@@ -a[,b] +c[,d] @@` (trailing text allowed): the digits of the two
+/// counts `b` and `d`, `None` where a count is absent (which means 1).
+/// Patchwork's diff split and its hash both read hunk headers this way.
+pub(crate) fn hunk_header(line: &str) -> Option<(Option<&str>, Option<&str>)> {
     let rest = line.strip_prefix("@@ -")?;
     let (old, rest) = range_count(rest)?;
     let rest = rest.strip_prefix(" +")?;
@@ -20,8 +22,14 @@ pub(crate) fn hunk_counts(line: &str) -> Option<(i64, i64)> {
     rest.starts_with(" @@").then_some((old, new))
 }
 
-/// Parses `\d+(?:,(\d+))?` and returns the count and the remaining text.
-fn range_count(s: &str) -> Option<(i64, &str)> {
+/// The counts of a hunk header as numbers.
+fn hunk_counts(line: &str) -> Option<(i64, i64)> {
+    let (old, new) = hunk_header(line)?;
+    Some((old.map_or(1, count_value), new.map_or(1, count_value)))
+}
+
+/// Parses `\d+(?:,(\d+))?`: the count's digits, if any, and the rest.
+fn range_count(s: &str) -> Option<(Option<&str>, &str)> {
     let start_len = digits_len(s);
     if start_len == 0 {
         return None;
@@ -30,10 +38,10 @@ fn range_count(s: &str) -> Option<(i64, &str)> {
     if let Some(after) = rest.strip_prefix(',') {
         let n = digits_len(after);
         if n > 0 {
-            return Some((count_value(&after[..n]), &after[n..]));
+            return Some((Some(&after[..n]), &after[n..]));
         }
     }
-    Some((1, rest))
+    Some((None, rest))
 }
 
 /// Length in bytes of the leading run of decimal digits. Python's `\d` also
@@ -44,7 +52,7 @@ fn digits_len(s: &str) -> usize {
         .map_or(s.len(), |(i, _)| i)
 }
 
-pub(crate) fn is_decimal(c: char) -> bool {
+fn is_decimal(c: char) -> bool {
     c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric() && digit_value(c).is_some())
 }
 
