@@ -94,20 +94,28 @@ impl Summary {
         }
     }
 
+    /// Patchwork's summary (counters in its order, then the total of new
+    /// entries), with the reasons for drops and errors broken down.
     fn print(&self) {
+        let dropped: u64 = self.dropped.values().sum();
+        let errors: u64 = self.rejected.values().sum();
         println!("Processed {} messages -->", self.messages);
-        println!("  {} patches", self.patches);
         println!("  {} covers", self.covers);
+        println!("  {} patches", self.patches);
         println!("  {} comments", self.comments);
         println!("  {} duplicates", self.duplicates);
-        println!("  {} dropped", self.dropped.values().sum::<u64>());
+        println!("  {dropped} dropped");
         for (why, n) in &self.dropped {
             println!("    {n} {why}");
         }
-        println!("  {} errors", self.rejected.values().sum::<u64>());
+        println!("  {errors} errors");
         for (why, n) in &self.rejected {
             println!("    {n} {why}");
         }
+        println!(
+            "Total: {} new entries",
+            self.messages - self.duplicates - dropped - errors
+        );
     }
 }
 

@@ -112,22 +112,8 @@ fn parsemail_exit_statuses() {
 }
 
 fn corpus_slice(n: usize) -> Option<Vec<Vec<u8>>> {
-    let dir = std::env::var_os("PATCHTRACK_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    let Ok(file) = std::fs::File::open(dir.join("git-list.mbox.xz")) else {
-        let msg = format!(
-            "\n*** CORPUS NOT FOUND at {}: test SKIPPED ***\n",
-            dir.display()
-        );
-        if std::env::var("PATCHTRACK_REQUIRE_CORPUS").is_ok_and(|v| v == "1") {
-            panic!("{msg}");
-        }
-        eprintln!("{msg}");
-        return None;
-    };
+    let dir = common::corpus_dir()?;
+    let file = std::fs::File::open(dir.join("git-list.mbox.xz")).unwrap();
     let reader = BufReader::new(liblzma::read::XzDecoder::new_multi_decoder(file));
     Some(
         MboxReader::new(reader, Quoting::Mboxrd)

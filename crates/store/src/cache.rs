@@ -60,6 +60,8 @@ pub(crate) struct Caches {
     pub tags: TtlMap<(), Vec<(i64, regex::Regex)>>,
     /// The id of the state new patches get.
     pub initial_state: TtlMap<(), i64>,
+    /// Compiled `subject_match` patterns (`None`: not a valid regex).
+    pub subject_matches: TtlMap<String, Option<regex::Regex>>,
     /// Delegation rules of a project, in matching order.
     pub rules: TtlMap<i64, Vec<(i64, String)>>,
 }

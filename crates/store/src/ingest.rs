@@ -301,14 +301,7 @@ async fn create_patch(
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let raw_id = save_raw(tx, project, msgid, raw).await?;
     let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
-    let member = Member {
-        project_id: project.id,
-        msgid,
-        refs: &mail.references,
-        date,
-        submitter_id: submitter,
-        version: i64::from(mail.version),
-    };
+    let member = Member::of(project.id, mail, submitter, date);
     // The series comes first so that the patch is stored with it; the
     // patch-created event still goes before the series' events.
     let first_event = events.len();
@@ -391,14 +384,7 @@ async fn create_cover(
     let msgid = mail.msgid.as_deref().unwrap_or_default();
     let submitter = person::get_or_create(tx, author).await?;
     let date = mail.date.map_or_else(time::now, time::from_seconds);
-    let member = Member {
-        project_id: project.id,
-        msgid,
-        refs: &mail.references,
-        date,
-        submitter_id: submitter,
-        version: i64::from(mail.version),
-    };
+    let member = Member::of(project.id, mail, submitter, date);
     let total = i64::from(mail.total.unwrap_or(0));
     let series = series::series_for_cover(tx, events, &member, total).await?;
     let raw_id = save_raw(tx, project, msgid, raw).await?;

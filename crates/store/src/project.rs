@@ -197,11 +197,18 @@ impl Store {
                 default.get_or_insert(p);
                 continue;
             }
-            let re = regex::RegexBuilder::new(&p.subject_match)
-                .case_insensitive(true)
-                .multi_line(true)
-                .build();
-            if re.is_ok_and(|re| re.is_match(subject)) {
+            let re = match self.caches.subject_matches.get(&p.subject_match) {
+                Some(re) => re,
+                None => {
+                    let re = regex::RegexBuilder::new(&p.subject_match)
+                        .case_insensitive(true)
+                        .multi_line(true)
+                        .build()
+                        .ok();
+                    self.caches.subject_matches.put(p.subject_match.clone(), re)
+                }
+            };
+            if re.as_ref().as_ref().is_some_and(|re| re.is_match(subject)) {
                 return Ok(Some(p));
             }
         }

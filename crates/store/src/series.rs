@@ -26,6 +26,25 @@ pub(crate) struct Member<'a> {
     pub version: i64,
 }
 
+impl<'a> Member<'a> {
+    /// The member for a new patch or cover built from `mail`.
+    pub(crate) fn of(
+        project_id: i64,
+        mail: &'a patchtrack_mail::ParsedMail,
+        submitter_id: i64,
+        date: Micros,
+    ) -> Self {
+        Member {
+            project_id,
+            msgid: mail.msgid.as_deref().unwrap_or_default(),
+            refs: &mail.references,
+            date,
+            submitter_id,
+            version: i64::from(mail.version),
+        }
+    }
+}
+
 fn truncated(id: &str) -> &str {
     patchtrack_mail::text::truncate_chars(id, 255)
 }

@@ -16,8 +16,3 @@ pub fn now() -> Micros {
 pub fn from_seconds(s: UtcSeconds) -> Micros {
     s.0.saturating_mul(1_000_000)
 }
-
-/// Naive ISO 8601 UTC, as Patchwork prints dates.
-pub fn to_iso(m: Micros) -> String {
-    UtcSeconds(m.div_euclid(1_000_000)).to_string()
-}

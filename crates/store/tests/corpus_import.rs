@@ -12,30 +12,9 @@
 mod common;
 
 use std::io::BufReader;
-use std::path::PathBuf;
 
 use patchtrack_mail::{MboxReader, Quoting};
 use patchtrack_store::{Counts, IngestOptions, Outcome, Store};
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PATCHTRACK_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if dir.join("git-list.mbox.xz").is_file() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "\n*** CORPUS NOT FOUND at {}: import test SKIPPED ***\n",
-        dir.display()
-    );
-    if std::env::var("PATCHTRACK_REQUIRE_CORPUS").is_ok_and(|v| v == "1") {
-        panic!("{msg}");
-    }
-    eprintln!("{msg}");
-    None
-}
 
 fn messages(dir: &std::path::Path) -> impl Iterator<Item = Vec<u8>> {
     let file = std::fs::File::open(dir.join("git-list.mbox.xz")).unwrap();
@@ -78,7 +57,9 @@ async fn import(store: &Store, dir: &std::path::Path) -> (i64, i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn git_list_stores_what_upstream_stores() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
     let (want, want_dropped) = expected(&dir);
     for store in common::stores().await {
         let project = common::project(&store, "git", "git.lists.example.org").await;

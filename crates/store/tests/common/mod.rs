@@ -269,6 +269,27 @@ pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
+/// The folder of the large corpora (`PATCHTRACK_CORPUS`, else the
+/// `shared/corpus` beside the checkout). Without it a test says so loudly
+/// and is skipped, unless `PATCHTRACK_REQUIRE_CORPUS=1` makes that fatal.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("PATCHTRACK_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| testdata().join("../../shared/corpus"));
+    if dir.join("git-list.mbox.xz").is_file() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "\n*** CORPUS NOT FOUND at {}: test SKIPPED ***\n",
+        dir.display()
+    );
+    if std::env::var("PATCHTRACK_REQUIRE_CORPUS").is_ok_and(|v| v == "1") {
+        panic!("{msg}");
+    }
+    eprintln!("{msg}");
+    None
+}
+
 /// The messages of an mbox file, split as Python's `mailbox.mbox` splits.
 pub fn mbox(data: &[u8]) -> Vec<Vec<u8>> {
     patchtrack_mail::MboxReader::new(data, patchtrack_mail::Quoting::Raw)
