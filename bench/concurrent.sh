@@ -7,13 +7,8 @@
 #   $PATCHTRACK_CORPUS or ../shared/corpus; postgres starts a throwaway cluster)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpus="${PATCHTRACK_CORPUS:-$(pwd)/../shared/corpus}"
-cargo build --release --quiet
-bin="$(pwd)/target/release/patchtrack"
 backend="${1:-sqlite}"
-work=$(mktemp -d)
-chmod 755 "$work"
-trap 'if [ -n "${pgpid:-}" ]; then kill -INT "$pgpid" 2>/dev/null || true; sleep 1; fi; rm -rf "$work"' EXIT
+. bench/lib.sh
 xz -dc "$corpus/git-list.mbox.xz" > "$work/all.mbox"
 
 python3 - "$work" <<'PY'
@@ -32,18 +27,9 @@ for k in range(8):
 PY
 
 if [ "$backend" = postgres ]; then
-    pgbin=$(dirname "$(readlink -f "$(command -v initdb)")")
-    mkdir "$work/pg"
-    as_pg=()
-    if [ "$(id -u)" = 0 ]; then chown postgres: "$work/pg"; as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --); fi
-    "${as_pg[@]}" "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "${as_pg[@]}" "$pgbin/postgres" -D "$work/pg/data" -p "$port" -k "$work/pg" \
-        -c listen_addresses=127.0.0.1 -c max_connections=100 >/dev/null 2>&1 &
-    pgpid=$!
-    until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port"; do sleep 0.2; done
-    conc="postgres://postgres@127.0.0.1:$port/postgres"
-    psql_conc=(psql -h 127.0.0.1 -p "$port" -U postgres -At -d postgres)
+    start_postgres
+    conc="$pgurl"
+    psql_conc=(psql -h 127.0.0.1 -p "$pgport" -U postgres -At -d postgres)
 else
     conc="sqlite://$work/concurrent.db"
     psql_conc=()

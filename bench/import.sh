@@ -4,12 +4,7 @@
 #   bench/import.sh            (corpus from $PATCHTRACK_CORPUS or ../shared/corpus)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-corpus="${PATCHTRACK_CORPUS:-$(pwd)/../shared/corpus}"
-cargo build --release --quiet
-bin="$(pwd)/target/release/patchtrack"
-work=$(mktemp -d)
-chmod 755 "$work"
-trap 'if [ -n "${pgpid:-}" ]; then kill -INT "$pgpid" 2>/dev/null || true; sleep 1; fi; rm -rf "$work"' EXIT
+. bench/lib.sh
 xz -dc "$corpus/git-list.mbox.xz" > "$work/git-list.mbox"
 
 # 500 single mails from the middle of the archive, for parsemail.
@@ -42,13 +37,5 @@ run() {  # $1 = label, $2 = database URL
 
 run sqlite "sqlite://$work/bench.db"
 
-pgbin=$(dirname "$(readlink -f "$(command -v initdb)")")
-mkdir "$work/pg"
-as_pg=()
-if [ "$(id -u)" = 0 ]; then chown postgres: "$work/pg"; as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --); fi
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${as_pg[@]}" "$pgbin/postgres" -D "$work/pg/data" -p "$port" -k "$work/pg" -c listen_addresses=127.0.0.1 >/dev/null 2>&1 &
-pgpid=$!
-until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port"; do sleep 0.2; done
-run postgres "postgres://postgres@127.0.0.1:$port/postgres"
+start_postgres
+run postgres "$pgurl"
