@@ -56,6 +56,8 @@ impl<K: Eq + Hash + Clone, V> TtlMap<K, V> {
 pub(crate) struct Caches {
     /// Projects receiving a list id, by linkname.
     pub projects: TtlMap<String, Vec<crate::project::Project>>,
+    /// Every project by id.
+    pub projects_by_id: TtlMap<(), HashMap<i64, crate::project::Project>>,
     /// Tag ids and compiled patterns.
     pub tags: TtlMap<(), Vec<(i64, regex::Regex)>>,
     /// The id of the state new patches get.

@@ -99,3 +99,265 @@ impl Events {
         Ok(())
     }
 }
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::check::CheckState;
+use crate::db::Store;
+use crate::listing::{DateRange, Listed, Lookup, Page};
+use crate::refs::{self, CoverRef, PatchRef, SeriesRef, UserRef};
+use crate::resolve::Kind;
+use crate::sql::Sql;
+
+/// A check as an event embeds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRef {
+    /// Primary key.
+    pub id: i64,
+    /// The patch checked.
+    pub patch_id: i64,
+    /// When posted.
+    pub date: Micros,
+    /// Result.
+    pub state: CheckState,
+    /// Details URL.
+    pub target_url: Option<String>,
+    /// Which test.
+    pub context: String,
+}
+
+/// A comment as an event embeds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentRef {
+    /// Primary key.
+    pub id: i64,
+    /// What it answers.
+    pub parent: crate::comment::Parent,
+    /// Message-id.
+    pub msgid: String,
+    /// Mail date.
+    pub date: Micros,
+}
+
+/// One entry of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Primary key.
+    pub id: i64,
+    /// Patchwork's category string.
+    pub category: String,
+    /// Project.
+    pub project_id: i64,
+    /// When (UTC).
+    pub date: Micros,
+    /// Who did it (None: the mail parser).
+    pub actor: Option<UserRef>,
+    /// The patch concerned.
+    pub patch: Option<PatchRef>,
+    /// The series concerned.
+    pub series: Option<SeriesRef>,
+    /// The cover letter concerned.
+    pub cover: Option<CoverRef>,
+    /// State before a change (slug).
+    pub previous_state: Option<String>,
+    /// State after a change (slug).
+    pub current_state: Option<String>,
+    /// Delegate before a change.
+    pub previous_delegate: Option<UserRef>,
+    /// Delegate after a change.
+    pub current_delegate: Option<UserRef>,
+    /// The check created.
+    pub check: Option<CheckRef>,
+    /// The comment created.
+    pub comment: Option<CommentRef>,
+}
+
+/// Filters of the event list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// In one of these projects.
+    pub projects: Vec<Lookup>,
+    /// Of this category.
+    pub category: Option<String>,
+    /// About one of these series.
+    pub series: Vec<i64>,
+    /// About one of these patches.
+    pub patches: Vec<i64>,
+    /// About one of these covers.
+    pub covers: Vec<i64>,
+    /// Caused by this user.
+    pub actor: Option<Lookup>,
+    /// Date range.
+    pub dates: DateRange,
+    /// Leave out the comment categories (API before 1.3).
+    pub without_comments: bool,
+}
+
+fn event_select() -> String {
+    format!(
+        "SELECT e.id, e.category, e.project_id, e.date, {}, {}, {}, {}, \
+         ps.slug AS previous_state, cs.slug AS current_state, {}, {}, \
+         ch.id AS ch_id, ch.patch_id AS ch_patch_id, ch.date AS ch_date, ch.state AS ch_state, \
+         ch.target_url AS ch_target_url, ch.context AS ch_context, \
+         pc.id AS pc_id, pc.patch_id AS pc_parent, pc.msgid AS pc_msgid, pc.date AS pc_date, \
+         cc.id AS cc_id, cc.cover_id AS cc_parent, cc.msgid AS cc_msgid, cc.date AS cc_date \
+         FROM event e \
+         LEFT JOIN app_user a ON a.id = e.actor_id \
+         LEFT JOIN patch p ON p.id = e.patch_id \
+         LEFT JOIN series s ON s.id = e.series_id \
+         LEFT JOIN cover c ON c.id = e.cover_id \
+         LEFT JOIN state ps ON ps.id = e.previous_state_id \
+         LEFT JOIN state cs ON cs.id = e.current_state_id \
+         LEFT JOIN app_user pd ON pd.id = e.previous_delegate_id \
+         LEFT JOIN app_user cd ON cd.id = e.current_delegate_id \
+         LEFT JOIN check_result ch ON ch.id = e.created_check_id \
+         LEFT JOIN patch_comment pc ON pc.id = e.patch_comment_id \
+         LEFT JOIN cover_comment cc ON cc.id = e.cover_comment_id",
+        refs::user_columns("a", "a_"),
+        refs::submission_columns("p", "p_"),
+        refs::series_columns("s", "s_"),
+        refs::submission_columns("c", "c_"),
+        refs::user_columns("pd", "pd_"),
+        refs::user_columns("cd", "cd_"),
+    )
+}
+
+fn event_row(r: &AnyRow) -> Result<Event> {
+    use crate::comment::Parent;
+    let check = match r.try_get::<Option<i64>, _>("ch_id")? {
+        Some(id) => Some(CheckRef {
+            id,
+            patch_id: r.try_get("ch_patch_id")?,
+            date: r.try_get("ch_date")?,
+            state: CheckState::parse(&r.try_get::<i64, _>("ch_state")?.to_string())
+                .unwrap_or(CheckState::Pending),
+            target_url: r.try_get("ch_target_url")?,
+            context: r.try_get("ch_context")?,
+        }),
+        None => None,
+    };
+    let comment = if let Some(id) = r.try_get::<Option<i64>, _>("pc_id")? {
+        Some(CommentRef {
+            id,
+            parent: Parent::Patch(r.try_get("pc_parent")?),
+            msgid: r.try_get("pc_msgid")?,
+            date: r.try_get("pc_date")?,
+        })
+    } else if let Some(id) = r.try_get::<Option<i64>, _>("cc_id")? {
+        Some(CommentRef {
+            id,
+            parent: Parent::Cover(r.try_get("cc_parent")?),
+            msgid: r.try_get("cc_msgid")?,
+            date: r.try_get("cc_date")?,
+        })
+    } else {
+        None
+    };
+    Ok(Event {
+        id: r.try_get("id")?,
+        category: r.try_get("category")?,
+        project_id: r.try_get("project_id")?,
+        date: r.try_get("date")?,
+        actor: refs::user(r, "a_")?,
+        patch: refs::submission(r, "p_")?.map(refs::patch_ref),
+        series: refs::series(r, "s_")?,
+        cover: refs::submission(r, "c_")?.map(refs::cover_ref),
+        previous_state: r.try_get("previous_state")?,
+        current_state: r.try_get("current_state")?,
+        previous_delegate: refs::user(r, "pd_")?,
+        current_delegate: refs::user(r, "cd_")?,
+        check,
+        comment,
+    })
+}
+
+impl Store {
+    /// One page of events, newest first unless `ascending`.
+    pub async fn events(
+        &self,
+        filter: &EventFilter,
+        ascending: bool,
+        page: Page,
+    ) -> Result<Option<Listed<Event>>> {
+        let empty = |page: Page| {
+            Ok(page.resolve(0).map(|_| Listed {
+                items: Vec::new(),
+                total: 0,
+                page: 1,
+            }))
+        };
+        let Some(projects) = self.resolve(Kind::Project, &filter.projects).await? else {
+            return empty(page);
+        };
+        let actor = match &filter.actor {
+            Some(a) => match self.resolve(Kind::User, std::slice::from_ref(a)).await? {
+                Some(ids) => ids.first().copied(),
+                None => return empty(page),
+            },
+            None => None,
+        };
+        let push_where = |sql: &mut Sql| {
+            sql.push(" WHERE 1 = 1");
+            if !projects.is_empty() {
+                sql.push(" AND e.project_id IN ")
+                    .bind_list(projects.iter().copied());
+            }
+            if let Some(c) = &filter.category {
+                sql.push(" AND e.category = ").bind(c.clone());
+            }
+            for (column, ids) in [
+                ("e.series_id", &filter.series),
+                ("e.patch_id", &filter.patches),
+                ("e.cover_id", &filter.covers),
+            ] {
+                if !ids.is_empty() {
+                    sql.push(" AND ")
+                        .push(column)
+                        .push(" IN ")
+                        .bind_list(ids.iter().copied());
+                }
+            }
+            if let Some(a) = actor {
+                sql.push(" AND e.actor_id = ").bind(a);
+            }
+            if filter.without_comments {
+                sql.push(
+                    " AND e.category NOT IN ('patch-comment-created', 'cover-comment-created')",
+                );
+            }
+            filter.dates.push(sql, "e.date");
+        };
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM event e");
+        push_where(&mut count);
+        let total: i64 = count
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = Sql::new(&event_select());
+        push_where(&mut sql);
+        sql.push(if ascending {
+            " ORDER BY e.date ASC, e.id ASC"
+        } else {
+            " ORDER BY e.date DESC, e.id DESC"
+        });
+        page.limit_offset(&mut sql, number);
+        let items = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_row)
+            .collect::<Result<_>>()?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+}

@@ -11,8 +11,8 @@ use crate::cache::Caches;
 use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::event::{EventRefs, Events};
+use crate::grouping::{self, Member};
 use crate::project::Project;
-use crate::series::{self, Member};
 use crate::{delegation, person, tag, time};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -306,7 +306,7 @@ async fn create_patch(
     // patch-created event still goes before the series' events.
     let first_event = events.len();
     let marker = mail.number.zip(mail.total);
-    let placement = series::place_patch(tx, events, &member, marker).await?;
+    let placement = grouping::place_patch(tx, events, &member, marker).await?;
     let row = sqlx::query(
         "INSERT INTO patch (project_id, msgid, name, date, submitter_id, headers, content, diff, \
          pull_url, delegate_id, state_id, hash, raw_mail_id, series_id, number) \
@@ -338,9 +338,9 @@ async fn create_patch(
         ..EventRefs::default()
     };
     events.insert(first_event, "patch-created", project.id, date, patch_refs);
-    series::patch_placed(tx, events, &member, &placement, id, name).await?;
+    grouping::patch_placed(tx, events, &member, &placement, id, name).await?;
     if let Some(series) = placement.series {
-        series::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
+        grouping::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
     }
     Ok(Outcome::Patch { id })
 }
@@ -386,7 +386,7 @@ async fn create_cover(
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let member = Member::of(project.id, mail, submitter, date);
     let total = i64::from(mail.total.unwrap_or(0));
-    let series = series::series_for_cover(tx, events, &member, total).await?;
+    let series = grouping::series_for_cover(tx, events, &member, total).await?;
     let raw_id = save_raw(tx, project, msgid, raw).await?;
     let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
     let row = sqlx::query(
@@ -409,8 +409,8 @@ async fn create_cover(
         ..EventRefs::default()
     };
     events.push("cover-created", project.id, date, refs);
-    series::add_cover_letter(tx, series, id, name).await?;
-    series::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
+    grouping::add_cover_letter(tx, series, id, name).await?;
+    grouping::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
     Ok(Outcome::Cover { id })
 }
 

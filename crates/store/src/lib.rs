@@ -4,32 +4,56 @@
 //! (the embedded default) and PostgreSQL (for sites that outgrow one
 //! machine) through sqlx's `Any` driver; only the DDL is kept per backend,
 //! in `migrations/sqlite` and `migrations/postgres` with the same versions.
-//! Ingestion turns a mail into stored objects exactly as Patchwork does.
+//! Ingestion turns a mail into stored objects exactly as Patchwork does;
+//! the read side serves the API and the pages in a fixed number of
+//! statements per request.
 
 #![warn(missing_docs)]
 
+mod bundle;
 mod cache;
+mod check;
+mod comment;
+mod cover;
 mod db;
 pub mod delegation;
 mod dialect;
 mod error;
 mod event;
+mod grouping;
 mod ingest;
+pub mod listing;
+mod patch;
+mod patch_update;
 mod person;
 mod project;
+mod refs;
 mod reparse;
+mod resolve;
 mod series;
+mod sql;
 mod state;
 mod stats;
 pub(crate) mod tag;
 pub mod time;
 mod user;
 
+pub use bundle::{Bundle, BundleChanges, BundleFilter, BundleOrder};
+pub use check::{Check, CheckFilter, CheckOrder, CheckState, NewCheck, aggregate};
+pub use comment::{Comment, CommentOrder, Parent};
+pub use cover::{Cover, CoverFilter, CoverOrder};
 pub use db::{Backend, DEFAULT_URL, Store};
 pub use error::{Result, StoreError};
+pub use event::{CheckRef, CommentRef, Event, EventFilter};
 pub use ingest::{IngestOptions, Outcome};
-pub use project::{NewProject, Project};
+pub use listing::{DateRange, Listed, Lookup, Page};
+pub use patch::{Body, Patch, PatchFilter, PatchOrder};
+pub use patch_update::{PatchUpdate, UpdateRefused};
+pub use person::{Person, PersonOrder};
+pub use project::{NewProject, Project, ProjectOrder, ProjectUpdate};
+pub use refs::{CoverRef, PatchRef, PersonRef, SeriesRef, UserRef};
 pub use reparse::Reparsed;
+pub use series::{Series, SeriesFilter, SeriesOrder};
 pub use state::State;
 pub use stats::{Counts, PatchStatus, SeriesSummary};
-pub use user::{NewUser, hash_password};
+pub use user::{NewUser, Principal, Settings, User, UserOrder, UserUpdate, hash_password};

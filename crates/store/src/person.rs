@@ -26,3 +26,104 @@ pub(crate) async fn get_or_create(tx: &mut Tx, author: &Author) -> Result<i64> {
     .await?;
     Ok(row.try_get("id")?)
 }
+
+use crate::db::Store;
+use crate::listing::{Listed, Page, push_order, push_search};
+use crate::refs::{self, PersonRef, UserRef};
+use crate::sql::Sql;
+
+/// A person with the account linked to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Who.
+    pub person: PersonRef,
+    /// Their account, if linked.
+    pub user: Option<UserRef>,
+}
+
+/// Orderings of people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonOrder {
+    /// Primary key.
+    Id,
+    /// Name.
+    Name,
+    /// Address.
+    Email,
+}
+
+impl PersonOrder {
+    fn column(self) -> &'static str {
+        match self {
+            PersonOrder::Id => "pe.id",
+            PersonOrder::Name => "pe.name",
+            PersonOrder::Email => "pe.email",
+        }
+    }
+}
+
+fn person_select() -> String {
+    format!(
+        "SELECT {}, {} FROM person pe LEFT JOIN app_user u ON u.id = pe.user_id",
+        refs::person_columns("pe", "pe_"),
+        refs::user_columns("u", "u_")
+    )
+}
+
+fn person_row(r: &sqlx::any::AnyRow) -> Result<Person> {
+    Ok(Person {
+        person: refs::person(r, "pe_")?,
+        user: refs::user(r, "u_")?,
+    })
+}
+
+impl Store {
+    /// One page of people matching every search term in name or address.
+    pub async fn people(
+        &self,
+        search: &[String],
+        order: &[(PersonOrder, bool)],
+        page: Page,
+    ) -> Result<Option<Listed<Person>>> {
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM person pe WHERE 1 = 1");
+        push_search(&mut count, search, &["pe.name", "pe.email"]);
+        let total: i64 = count
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = Sql::new(&person_select());
+        sql.push(" WHERE 1 = 1");
+        push_search(&mut sql, search, &["pe.name", "pe.email"]);
+        let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        push_order(&mut sql, &cols, "pe.id");
+        page.limit_offset(&mut sql, number);
+        let items = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(person_row)
+            .collect::<Result<_>>()?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+
+    /// One person.
+    pub async fn person(&self, id: i64) -> Result<Option<Person>> {
+        let mut sql = Sql::new(&person_select());
+        sql.push(" WHERE pe.id = ").bind(id);
+        sql.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(person_row)
+            .transpose()
+    }
+}

@@ -1,5 +1,7 @@
 //! Projects: one mailing list (or one subject-filtered slice of it) each.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -145,6 +147,7 @@ impl Store {
             other => other?,
         };
         self.caches.projects.clear();
+        self.caches.projects_by_id.clear();
         self.project_by_linkname(&p.linkname)
             .await?
             .ok_or_else(|| StoreError::NotFound(p.linkname.clone()))
@@ -257,8 +260,160 @@ impl Store {
             Ok(r) if r.rows_affected() == 0 => Err(StoreError::NotFound(p.linkname.clone())),
             Ok(_) => {
                 self.caches.projects.clear();
+                self.caches.projects_by_id.clear();
                 Ok(())
             }
         }
+    }
+}
+
+use crate::listing::{Listed, Page, push_order, push_search};
+use crate::sql::Sql;
+
+/// Orderings of projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectOrder {
+    /// Primary key.
+    Id,
+    /// Display name.
+    Name,
+    /// Linkname.
+    LinkName,
+    /// List id.
+    ListId,
+}
+
+impl ProjectOrder {
+    fn column(self) -> &'static str {
+        match self {
+            ProjectOrder::Id => "id",
+            ProjectOrder::Name => "name",
+            ProjectOrder::LinkName => "linkname",
+            ProjectOrder::ListId => "listid",
+        }
+    }
+}
+
+/// The fields of a project its maintainers may change through the API
+/// (None: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectUpdate {
+    /// Home page.
+    pub web_url: Option<String>,
+    /// Repository URL.
+    pub scm_url: Option<String>,
+    /// Repository web URL.
+    pub webscm_url: Option<String>,
+    /// Archive URL.
+    pub list_archive_url: Option<String>,
+    /// Archive URL of one message.
+    pub list_archive_url_format: Option<String>,
+    /// Commit URL format.
+    pub commit_url_format: Option<String>,
+    /// Whether series show their dependencies.
+    pub show_dependencies: Option<bool>,
+}
+
+impl Store {
+    /// One page of projects; the search matches linkname, name or list id
+    /// (Patchwork's own `?q=` on projects fails with a 500).
+    pub async fn project_list(
+        &self,
+        search: &[String],
+        order: &[(ProjectOrder, bool)],
+        page: Page,
+    ) -> Result<Option<Listed<Project>>> {
+        const FIELDS: [&str; 3] = ["linkname", "name", "listid"];
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM project WHERE 1 = 1");
+        push_search(&mut count, search, &FIELDS);
+        let total: i64 = count
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM project WHERE 1 = 1"));
+        push_search(&mut sql, search, &FIELDS);
+        let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        push_order(&mut sql, &cols, "id");
+        page.limit_offset(&mut sql, number);
+        let items = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+
+    /// The project with this id.
+    pub async fn project_by_id(&self, id: i64) -> Result<Option<Project>> {
+        let sql = format!("SELECT {COLUMNS} FROM project WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// Every project by id, cached for a few seconds: every API object
+    /// embeds its project.
+    pub async fn projects_by_id(&self) -> Result<std::sync::Arc<HashMap<i64, Project>>> {
+        if let Some(map) = self.caches.projects_by_id.get(&()) {
+            return Ok(map);
+        }
+        let map: HashMap<i64, Project> = self
+            .projects()
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(self.caches.projects_by_id.put((), map))
+    }
+
+    /// Patchwork's project lookup in a URL: an integer is tried as an id
+    /// first, then the segment as a linkname (so numeric linknames work).
+    pub async fn project_by_id_or_linkname(&self, segment: &str) -> Result<Option<Project>> {
+        if let Ok(id) = segment.parse::<i64>()
+            && let Some(p) = self.project_by_id(id).await?
+        {
+            return Ok(Some(p));
+        }
+        self.project_by_linkname(segment).await
+    }
+
+    /// Applies a maintainer's changes to a project.
+    pub async fn update_project_fields(&self, id: i64, u: &ProjectUpdate) -> Result<Project> {
+        sqlx::query(
+            "UPDATE project SET web_url = COALESCE($1, web_url), scm_url = COALESCE($2, scm_url), \
+             webscm_url = COALESCE($3, webscm_url), \
+             list_archive_url = COALESCE($4, list_archive_url), \
+             list_archive_url_format = COALESCE($5, list_archive_url_format), \
+             commit_url_format = COALESCE($6, commit_url_format), \
+             show_dependencies = COALESCE($7, show_dependencies) WHERE id = $8",
+        )
+        .bind(u.web_url.clone())
+        .bind(u.scm_url.clone())
+        .bind(u.webscm_url.clone())
+        .bind(u.list_archive_url.clone())
+        .bind(u.list_archive_url_format.clone())
+        .bind(u.commit_url_format.clone())
+        .bind(u.show_dependencies.map(i64::from))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        self.caches.projects.clear();
+        self.caches.projects_by_id.clear();
+        self.project_by_id(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no project {id}")))
     }
 }

@@ -1,5 +1,6 @@
 //! Users: accounts that log in, maintain projects and own bundles.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
@@ -128,5 +129,310 @@ impl Store {
         }
         self.caches.rules.clear();
         Ok(())
+    }
+}
+
+use sha2::Digest;
+
+use crate::listing::{Listed, Page, push_order, push_search};
+use crate::refs::{self, UserRef};
+use crate::sql::Sql;
+
+/// A user's list preferences, shown to themselves only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Whether state changes of their patches are mailed to them.
+    pub send_email: bool,
+    /// Rows per page in the web lists.
+    pub items_per_page: i64,
+    /// Whether lists show patch ids.
+    pub show_ids: bool,
+}
+
+/// A user account as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Who.
+    pub user: UserRef,
+    /// Preferences.
+    pub settings: Settings,
+}
+
+/// The authenticated requester: what permission checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Account.
+    pub user: UserRef,
+    /// Site administrator (no extra API rights, as upstream).
+    pub superuser: bool,
+    /// Projects they maintain.
+    pub maintains: Vec<i64>,
+}
+
+impl Principal {
+    /// Whether they maintain the project.
+    pub fn maintains(&self, project_id: i64) -> bool {
+        self.maintains.contains(&project_id)
+    }
+}
+
+/// Orderings of users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserOrder {
+    /// Primary key.
+    Id,
+    /// Login name.
+    Username,
+    /// Address.
+    Email,
+}
+
+impl UserOrder {
+    fn column(self) -> &'static str {
+        match self {
+            UserOrder::Id => "u.id",
+            UserOrder::Username => "u.username",
+            UserOrder::Email => "u.email",
+        }
+    }
+}
+
+/// Changes to a user (None: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Mail on state changes.
+    pub send_email: Option<bool>,
+    /// Rows per page.
+    pub items_per_page: Option<i64>,
+    /// Show ids in lists.
+    pub show_ids: Option<bool>,
+}
+
+fn user_select() -> String {
+    format!(
+        "SELECT {}, u.send_email, u.items_per_page, u.show_ids FROM app_user u",
+        refs::user_columns("u", "u_")
+    )
+}
+
+fn user_row(r: &sqlx::any::AnyRow) -> Result<User> {
+    Ok(User {
+        user: refs::user(r, "u_")?.ok_or_else(|| StoreError::NotFound("user".into()))?,
+        settings: Settings {
+            send_email: r.try_get::<i64, _>("send_email")? != 0,
+            items_per_page: r.try_get("items_per_page")?,
+            show_ids: r.try_get::<i64, _>("show_ids")? != 0,
+        },
+    })
+}
+
+/// The stored form of an API token: its SHA-256, so a leaked database
+/// does not leak usable tokens.
+fn token_digest(token: &str) -> String {
+    let digest = sha2::Sha256::digest(token.trim().to_ascii_lowercase().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// One page of users matching every search term in username, names or
+    /// address.
+    pub async fn users(
+        &self,
+        search: &[String],
+        order: &[(UserOrder, bool)],
+        page: Page,
+    ) -> Result<Option<Listed<User>>> {
+        const FIELDS: [&str; 4] = ["u.username", "u.first_name", "u.last_name", "u.email"];
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM app_user u WHERE 1 = 1");
+        push_search(&mut count, search, &FIELDS);
+        let total: i64 = count
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = Sql::new(&user_select());
+        sql.push(" WHERE 1 = 1");
+        push_search(&mut sql, search, &FIELDS);
+        let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        push_order(&mut sql, &cols, "u.id");
+        page.limit_offset(&mut sql, number);
+        let items = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_row)
+            .collect::<Result<_>>()?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+
+    /// One user.
+    pub async fn user(&self, id: i64) -> Result<Option<User>> {
+        let mut sql = Sql::new(&user_select());
+        sql.push(" WHERE u.id = ").bind(id);
+        sql.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_row)
+            .transpose()
+    }
+
+    /// The user with this username.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let mut sql = Sql::new(&user_select());
+        sql.push(" WHERE u.username = ").bind(username.to_string());
+        sql.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_row)
+            .transpose()
+    }
+
+    /// Applies the changes a user made to themselves.
+    pub async fn update_user(&self, id: i64, update: &UserUpdate) -> Result<User> {
+        sqlx::query(
+            "UPDATE app_user SET first_name = COALESCE($1, first_name), \
+             last_name = COALESCE($2, last_name), send_email = COALESCE($3, send_email), \
+             items_per_page = COALESCE($4, items_per_page), show_ids = COALESCE($5, show_ids) \
+             WHERE id = $6",
+        )
+        .bind(update.first_name.clone())
+        .bind(update.last_name.clone())
+        .bind(update.send_email.map(i64::from))
+        .bind(update.items_per_page)
+        .bind(update.show_ids.map(i64::from))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        self.user(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no user {id}")))
+    }
+
+    /// The maintainers of each project.
+    pub async fn maintainers(&self, project_ids: &[i64]) -> Result<HashMap<i64, Vec<UserRef>>> {
+        let mut out: HashMap<i64, Vec<UserRef>> = HashMap::new();
+        if project_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT m.project_id, {} FROM project_maintainer m JOIN app_user u ON u.id = m.user_id \
+             WHERE m.project_id IN ",
+            refs::user_columns("u", "u_")
+        ));
+        sql.bind_list(project_ids.iter().copied());
+        sql.push(" ORDER BY u.id");
+        for r in sql.fetch_all(&self.pool).await? {
+            if let Some(u) = refs::user(&r, "u_")? {
+                out.entry(r.try_get("project_id")?).or_default().push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn principal(&self, user_id: i64) -> Result<Option<Principal>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {}, u.is_superuser, u.is_active FROM app_user u WHERE u.id = ",
+            refs::user_columns("u", "u_")
+        ));
+        sql.bind(user_id);
+        let Some(r) = sql.fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        if r.try_get::<i64, _>("is_active")? == 0 {
+            return Ok(None);
+        }
+        let Some(user) = refs::user(&r, "u_")? else {
+            return Ok(None);
+        };
+        let maintains = sqlx::query("SELECT project_id FROM project_maintainer WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("project_id"))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Principal {
+            user,
+            superuser: r.try_get::<i64, _>("is_superuser")? != 0,
+            maintains,
+        }))
+    }
+
+    /// The user an API token belongs to.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Option<Principal>> {
+        let row = sqlx::query("SELECT user_id FROM api_token WHERE token_hash = $1")
+            .bind(token_digest(token))
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => self.principal(r.try_get("user_id")?).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The user with this username and password.
+    pub async fn authenticate_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Principal>> {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let row = sqlx::query("SELECT id, password_hash FROM app_user WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored: String = row.try_get("password_hash")?;
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return Ok(None);
+        };
+        if argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        self.principal(row.try_get("id")?).await
+    }
+
+    /// Creates a new API token for `username`, replacing any previous one
+    /// (Patchwork keeps one per user), and returns it: 40 hex characters,
+    /// shown once, stored hashed.
+    pub async fn create_token(&self, username: &str) -> Result<String> {
+        let user = self
+            .user_by_username(username)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no user {username:?}")))?;
+        let mut bytes = [0u8; 20];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .map_err(|e| StoreError::Invalid(format!("no randomness for a token: {e}")))?;
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM api_token WHERE user_id = $1")
+            .bind(user.user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO api_token (user_id, token_hash, created) VALUES ($1, $2, $3)")
+            .bind(user.user.id)
+            .bind(token_digest(&token))
+            .bind(time::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(token)
     }
 }

@@ -1,0 +1,364 @@
+//! Bundles: a user's named, ordered collections of patches, private unless
+//! made public.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::Store;
+use crate::error::{Result, StoreError};
+use crate::listing::{Listed, Lookup, Page, push_order, push_search};
+use crate::refs::{self, PatchRef, UserRef};
+use crate::resolve::Kind;
+use crate::sql::Sql;
+
+/// A bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    /// Primary key.
+    pub id: i64,
+    /// Creator.
+    pub owner: UserRef,
+    /// Project of its patches.
+    pub project_id: i64,
+    /// Name, unique per owner.
+    pub name: String,
+    /// Visible to everyone.
+    pub public: bool,
+    /// Its patches by date (the API's order).
+    pub patches: Vec<PatchRef>,
+    /// Its patch ids in bundle order (the mbox order).
+    pub order: Vec<i64>,
+}
+
+/// Filters of the bundle list.
+#[derive(Debug, Clone, Default)]
+pub struct BundleFilter {
+    /// In one of these projects.
+    pub projects: Vec<Lookup>,
+    /// Owned by one of these users.
+    pub owners: Vec<Lookup>,
+    /// Public or not.
+    pub public: Option<bool>,
+    /// Words that must all appear in the name.
+    pub search: Vec<String>,
+}
+
+/// Orderings of bundles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleOrder {
+    /// Primary key.
+    Id,
+    /// Name.
+    Name,
+    /// Owner (username).
+    Owner,
+}
+
+impl BundleOrder {
+    fn column(self) -> &'static str {
+        match self {
+            BundleOrder::Id => "b.id",
+            BundleOrder::Name => "b.name",
+            BundleOrder::Owner => "u.username",
+        }
+    }
+}
+
+/// A new bundle, or the changes to one (None: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct BundleChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// Patch ids in order (replaces the list).
+    pub patches: Option<Vec<i64>>,
+    /// Visibility.
+    pub public: Option<bool>,
+}
+
+fn select() -> String {
+    format!(
+        "SELECT b.id, b.project_id, b.name, b.public, {} FROM bundle b \
+         JOIN app_user u ON u.id = b.owner_id",
+        refs::user_columns("u", "u_")
+    )
+}
+
+fn from_row(r: &AnyRow) -> Result<Bundle> {
+    Ok(Bundle {
+        id: r.try_get("id")?,
+        owner: refs::user(r, "u_")?.ok_or_else(|| StoreError::NotFound("owner".into()))?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        public: r.try_get::<i64, _>("public")? != 0,
+        patches: Vec::new(),
+        order: Vec::new(),
+    })
+}
+
+/// Visible to `viewer`: public, or theirs.
+fn push_visible(sql: &mut Sql, viewer: Option<i64>) {
+    match viewer {
+        Some(v) => {
+            sql.push(" AND (b.public = 1 OR b.owner_id = ")
+                .bind(v)
+                .push(")");
+        }
+        None => {
+            sql.push(" AND b.public = 1");
+        }
+    }
+}
+
+impl Store {
+    /// One page of the bundles `viewer` may see.
+    pub async fn bundles(
+        &self,
+        viewer: Option<i64>,
+        filter: &BundleFilter,
+        order: &[(BundleOrder, bool)],
+        page: Page,
+    ) -> Result<Option<Listed<Bundle>>> {
+        let (Some(projects), Some(owners)) = (
+            self.resolve(Kind::Project, &filter.projects).await?,
+            self.resolve(Kind::User, &filter.owners).await?,
+        ) else {
+            return Ok(page.resolve(0).map(|_| Listed {
+                items: Vec::new(),
+                total: 0,
+                page: 1,
+            }));
+        };
+        let push_where = |sql: &mut Sql| {
+            sql.push(" WHERE 1 = 1");
+            push_visible(sql, viewer);
+            if !projects.is_empty() {
+                sql.push(" AND b.project_id IN ")
+                    .bind_list(projects.iter().copied());
+            }
+            if !owners.is_empty() {
+                sql.push(" AND b.owner_id IN ")
+                    .bind_list(owners.iter().copied());
+            }
+            if let Some(p) = filter.public {
+                sql.push(" AND b.public = ").bind(i64::from(p));
+            }
+            push_search(sql, &filter.search, &["b.name"]);
+        };
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM bundle b");
+        push_where(&mut count);
+        let total: i64 = count
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = Sql::new(&select());
+        push_where(&mut sql);
+        let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        push_order(&mut sql, &cols, "b.id");
+        page.limit_offset(&mut sql, number);
+        let rows = sql.fetch_all(&self.pool).await?;
+        let items = self.complete_bundles(&rows).await?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+
+    /// A bundle `viewer` may see.
+    pub async fn bundle(&self, id: i64, viewer: Option<i64>) -> Result<Option<Bundle>> {
+        let mut sql = Sql::new(&select());
+        sql.push(" WHERE b.id = ").bind(id);
+        push_visible(&mut sql, viewer);
+        let rows = sql.fetch_all(&self.pool).await?;
+        Ok(self.complete_bundles(&rows).await?.pop())
+    }
+
+    /// A bundle by owner and name, if `viewer` may see it.
+    pub async fn bundle_by_name(
+        &self,
+        owner: &str,
+        name: &str,
+        viewer: Option<i64>,
+    ) -> Result<Option<Bundle>> {
+        let mut sql = Sql::new(&select());
+        sql.push(" WHERE u.username = ")
+            .bind(owner.to_string())
+            .push(" AND b.name = ")
+            .bind(name.to_string());
+        push_visible(&mut sql, viewer);
+        let rows = sql.fetch_all(&self.pool).await?;
+        Ok(self.complete_bundles(&rows).await?.pop())
+    }
+
+    async fn complete_bundles(&self, rows: &[AnyRow]) -> Result<Vec<Bundle>> {
+        let mut bundles: Vec<Bundle> = rows.iter().map(from_row).collect::<Result<_>>()?;
+        if bundles.is_empty() {
+            return Ok(bundles);
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT bp.bundle_id, bp.ordering, {} FROM bundle_patch bp \
+             JOIN patch p ON p.id = bp.patch_id WHERE bp.bundle_id IN ",
+            refs::submission_columns("p", "p_")
+        ));
+        sql.bind_list(bundles.iter().map(|b| b.id));
+        sql.push(" ORDER BY p.date, p.id");
+        let mut members: HashMap<i64, Vec<(i64, PatchRef)>> = HashMap::new();
+        for r in sql.fetch_all(&self.pool).await? {
+            if let Some(t) = refs::submission(&r, "p_")? {
+                members
+                    .entry(r.try_get("bundle_id")?)
+                    .or_default()
+                    .push((r.try_get("ordering")?, refs::patch_ref(t)));
+            }
+        }
+        for b in &mut bundles {
+            let m = members.remove(&b.id).unwrap_or_default();
+            let mut order: Vec<(i64, i64)> = m.iter().map(|(o, p)| (*o, p.id)).collect();
+            order.sort_unstable();
+            b.order = order.into_iter().map(|(_, id)| id).collect();
+            b.patches = m.into_iter().map(|(_, p)| p).collect();
+        }
+        Ok(bundles)
+    }
+
+    /// Checks a bundle's patch list: not empty, every id exists, one
+    /// project. Returns the project, or the field error Patchwork gives.
+    async fn bundle_project(&self, patches: &[i64]) -> Result<std::result::Result<i64, String>> {
+        if patches.is_empty() {
+            return Ok(Err("Bundles cannot be empty".into()));
+        }
+        let mut sql = Sql::new("SELECT id, project_id FROM patch WHERE id IN ");
+        sql.bind_list(patches.iter().copied());
+        let found: HashMap<i64, i64> = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("project_id")?)))
+            .collect::<Result<_>>()?;
+        for id in patches {
+            if !found.contains_key(id) {
+                return Ok(Err(format!("Invalid pk \"{id}\" - object does not exist.")));
+            }
+        }
+        let first = found[&patches[0]];
+        if found.values().any(|p| *p != first) {
+            return Ok(Err("Bundle patches must belong to the same project".into()));
+        }
+        Ok(Ok(first))
+    }
+
+    /// Creates or changes a bundle of `owner`. A field error comes back as
+    /// `Err((field, message))` inside the Ok.
+    pub async fn save_bundle(
+        &self,
+        owner: i64,
+        existing: Option<i64>,
+        changes: &BundleChanges,
+    ) -> Result<std::result::Result<Bundle, (&'static str, String)>> {
+        let mut project = None;
+        if let Some(patches) = &changes.patches {
+            match self.bundle_project(patches).await? {
+                Ok(p) => project = Some(p),
+                Err(msg) => return Ok(Err(("patches", msg))),
+            }
+        }
+        if let Some(name) = &changes.name {
+            let len = name.chars().count();
+            if name.trim().is_empty() {
+                return Ok(Err(("name", "This field may not be blank.".into())));
+            }
+            if len > 50 {
+                return Ok(Err((
+                    "name",
+                    "Ensure this field has no more than 50 characters.".into(),
+                )));
+            }
+            let mut sql = Sql::new("SELECT id FROM bundle WHERE owner_id = ");
+            sql.bind(owner).push(" AND name = ").bind(name.clone());
+            if let Some(id) = existing {
+                sql.push(" AND id <> ").bind(id);
+            }
+            if sql.fetch_optional(&self.pool).await?.is_some() {
+                return Ok(Err((
+                    "name",
+                    "A bundle with this name already exists.".into(),
+                )));
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let id = match existing {
+            Some(id) => {
+                let mut sql = Sql::new("UPDATE bundle SET name = COALESCE(");
+                sql.bind(changes.name.clone())
+                    .push(", name), public = COALESCE(")
+                    .bind(changes.public.map(i64::from))
+                    .push(", public), project_id = COALESCE(")
+                    .bind(project)
+                    .push(", project_id) WHERE id = ")
+                    .bind(id);
+                sql.execute(&mut *tx).await?;
+                id
+            }
+            None => {
+                let (Some(name), Some(project)) = (&changes.name, project) else {
+                    return Ok(Err(("name", "This field is required.".into())));
+                };
+                sqlx::query(
+                    "INSERT INTO bundle (owner_id, project_id, name, public) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(owner)
+                .bind(project)
+                .bind(name.clone())
+                .bind(i64::from(changes.public.unwrap_or(false)))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?
+            }
+        };
+        if let Some(patches) = &changes.patches {
+            sqlx::query("DELETE FROM bundle_patch WHERE bundle_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let mut seen = std::collections::HashSet::new();
+            let mut ordering = 0i64;
+            for p in patches {
+                if !seen.insert(*p) {
+                    continue;
+                }
+                ordering += 1;
+                sqlx::query(
+                    "INSERT INTO bundle_patch (bundle_id, patch_id, ordering) VALUES ($1, $2, $3)",
+                )
+                .bind(id)
+                .bind(*p)
+                .bind(ordering)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.bundle(id, Some(owner))
+            .await?
+            .map(Ok)
+            .ok_or_else(|| StoreError::NotFound("bundle vanished".into()))
+    }
+
+    /// Deletes a bundle.
+    pub async fn delete_bundle(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM bundle WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,352 @@
+//! Checks: results that CI systems post on a patch, and the aggregate
+//! state a patch shows (newest result per user and context counts).
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use crate::db::Store;
+use crate::error::{Result, StoreError};
+use crate::listing::{DateRange, Listed, Lookup, Page, push_order};
+use crate::refs::{self, UserRef};
+use crate::resolve::Kind;
+use crate::sql::Sql;
+use crate::time::{self, Micros};
+
+/// A check's state, stored as Patchwork's integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CheckState {
+    /// 0: not finished, or nothing posted yet.
+    Pending,
+    /// 1.
+    Success,
+    /// 2.
+    Warning,
+    /// 3.
+    Fail,
+}
+
+impl CheckState {
+    /// The API label.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckState::Pending => "pending",
+            CheckState::Success => "success",
+            CheckState::Warning => "warning",
+            CheckState::Fail => "fail",
+        }
+    }
+
+    /// From a label or its integer (`"2"` or `"warning"`).
+    pub fn parse(s: &str) -> Option<CheckState> {
+        match s.trim() {
+            "pending" | "0" => Some(CheckState::Pending),
+            "success" | "1" => Some(CheckState::Success),
+            "warning" | "2" => Some(CheckState::Warning),
+            "fail" | "3" => Some(CheckState::Fail),
+            _ => None,
+        }
+    }
+
+    fn from_db(n: i64) -> CheckState {
+        match n {
+            1 => CheckState::Success,
+            2 => CheckState::Warning,
+            3 => CheckState::Fail,
+            _ => CheckState::Pending,
+        }
+    }
+
+    fn to_db(self) -> i64 {
+        match self {
+            CheckState::Pending => 0,
+            CheckState::Success => 1,
+            CheckState::Warning => 2,
+            CheckState::Fail => 3,
+        }
+    }
+}
+
+/// A posted check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Primary key.
+    pub id: i64,
+    /// The patch checked.
+    pub patch_id: i64,
+    /// Who posted it.
+    pub user: UserRef,
+    /// When it was posted (UTC).
+    pub date: Micros,
+    /// Result.
+    pub state: CheckState,
+    /// Where the details are.
+    pub target_url: Option<String>,
+    /// One line of explanation.
+    pub description: Option<String>,
+    /// Which test (a slug).
+    pub context: String,
+}
+
+/// Filters of a patch's check list.
+#[derive(Debug, Clone, Default)]
+pub struct CheckFilter {
+    /// Posted by one of these users.
+    pub users: Vec<Lookup>,
+    /// In one of these states.
+    pub states: Vec<CheckState>,
+    /// With this context.
+    pub context: Option<String>,
+    /// Date range.
+    pub dates: DateRange,
+}
+
+/// Orderings of checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckOrder {
+    /// Primary key.
+    Id,
+    /// Date posted.
+    Date,
+    /// State.
+    State,
+    /// Context.
+    Context,
+    /// Poster.
+    User,
+}
+
+impl CheckOrder {
+    fn column(self) -> &'static str {
+        match self {
+            CheckOrder::Id => "c.id",
+            CheckOrder::Date => "c.date",
+            CheckOrder::State => "c.state",
+            CheckOrder::Context => "c.context",
+            CheckOrder::User => "c.user_id",
+        }
+    }
+}
+
+/// A new check.
+#[derive(Debug, Clone)]
+pub struct NewCheck {
+    /// Result.
+    pub state: CheckState,
+    /// Where the details are.
+    pub target_url: Option<String>,
+    /// One line of explanation.
+    pub description: Option<String>,
+    /// Which test.
+    pub context: String,
+}
+
+/// The aggregate over the newest check of each (user, context): fail over
+/// warning over pending over success; pending when there is none.
+pub fn aggregate(checks: impl IntoIterator<Item = (i64, String, CheckState)>) -> CheckState {
+    let mut any = false;
+    let (mut fail, mut warning, mut pending) = (false, false, false);
+    for (_, _, s) in checks {
+        any = true;
+        match s {
+            CheckState::Fail => fail = true,
+            CheckState::Warning => warning = true,
+            CheckState::Pending => pending = true,
+            CheckState::Success => {}
+        }
+    }
+    if !any || (pending && !fail && !warning) {
+        CheckState::Pending
+    } else if fail {
+        CheckState::Fail
+    } else if warning {
+        CheckState::Warning
+    } else {
+        CheckState::Success
+    }
+}
+
+const SELECT: &str = "SELECT c.id, c.patch_id, c.date, c.state, c.target_url, c.description, \
+    c.context, u.id AS u_id, u.username AS u_username, u.first_name AS u_first_name, \
+    u.last_name AS u_last_name, u.email AS u_email \
+    FROM check_result c JOIN app_user u ON u.id = c.user_id";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Check> {
+    Ok(Check {
+        id: r.try_get("id")?,
+        patch_id: r.try_get("patch_id")?,
+        user: refs::user(r, "u_")?
+            .ok_or_else(|| StoreError::NotFound("check without a user".into()))?,
+        date: r.try_get("date")?,
+        state: CheckState::from_db(r.try_get("state")?),
+        target_url: r.try_get("target_url")?,
+        description: r.try_get("description")?,
+        context: r.try_get("context")?,
+    })
+}
+
+impl Store {
+    /// The aggregate check state of each of `patch_ids` (one statement).
+    pub(crate) async fn check_states(&self, patch_ids: &[i64]) -> Result<HashMap<i64, CheckState>> {
+        let mut out = HashMap::new();
+        if patch_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(
+            "SELECT patch_id, user_id, context, state FROM check_result WHERE patch_id IN ",
+        );
+        sql.bind_list(patch_ids.iter().copied());
+        sql.push(" ORDER BY date, id");
+        // Newest per (patch, user, context): later rows overwrite.
+        let mut newest: HashMap<(i64, i64, String), CheckState> = HashMap::new();
+        for r in sql.fetch_all(&self.pool).await? {
+            newest.insert(
+                (
+                    r.try_get("patch_id")?,
+                    r.try_get("user_id")?,
+                    r.try_get("context")?,
+                ),
+                CheckState::from_db(r.try_get("state")?),
+            );
+        }
+        let mut per_patch: HashMap<i64, Vec<(i64, String, CheckState)>> = HashMap::new();
+        for ((p, u, c), s) in newest {
+            per_patch.entry(p).or_default().push((u, c, s));
+        }
+        for id in patch_ids {
+            let states = per_patch.remove(id).unwrap_or_default();
+            out.insert(*id, aggregate(states));
+        }
+        Ok(out)
+    }
+
+    /// The checks of a patch.
+    pub async fn checks(
+        &self,
+        patch_id: i64,
+        filter: &CheckFilter,
+        order: &[(CheckOrder, bool)],
+        page: Page,
+    ) -> Result<Option<Listed<Check>>> {
+        let Some(users) = self.resolve(Kind::User, &filter.users).await? else {
+            return Ok(Some(Listed {
+                items: Vec::new(),
+                total: 0,
+                page: 1,
+            }));
+        };
+        let build = |select: &str| {
+            let mut sql = Sql::new(select);
+            sql.push(" WHERE c.patch_id = ").bind(patch_id);
+            if !users.is_empty() {
+                sql.push(" AND c.user_id IN ")
+                    .bind_list(users.iter().copied());
+            }
+            if !filter.states.is_empty() {
+                sql.push(" AND c.state IN ")
+                    .bind_list(filter.states.iter().map(|s| s.to_db()));
+            }
+            if let Some(ctx) = &filter.context {
+                sql.push(" AND c.context = ").bind(ctx.clone());
+            }
+            filter.dates.push(&mut sql, "c.date");
+            sql
+        };
+        let total: i64 = build("SELECT COUNT(*) AS n FROM check_result c")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = build(SELECT);
+        let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        push_order(&mut sql, &cols, "c.id");
+        page.limit_offset(&mut sql, number);
+        let items = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect::<Result<_>>()?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+
+    /// One check of a patch.
+    pub async fn check(&self, patch_id: i64, check_id: i64) -> Result<Option<Check>> {
+        let mut sql = Sql::new(SELECT);
+        sql.push(" WHERE c.patch_id = ")
+            .bind(patch_id)
+            .push(" AND c.id = ")
+            .bind(check_id);
+        sql.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
+    }
+
+    /// Posts a check as `user_id`, with its `check-created` event.
+    pub async fn add_check(&self, patch_id: i64, user_id: i64, new: &NewCheck) -> Result<Check> {
+        let mut tx = self.begin_write().await?;
+        let project: i64 = sqlx::query("SELECT project_id FROM patch WHERE id = $1")
+            .bind(patch_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("No Patch matches the given query.".into()))?
+            .try_get("project_id")?;
+        let now = time::now();
+        let id: i64 = sqlx::query(
+            "INSERT INTO check_result (patch_id, user_id, date, state, target_url, description, \
+             context) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(patch_id)
+        .bind(user_id)
+        .bind(now)
+        .bind(new.state.to_db())
+        .bind(new.target_url.clone())
+        .bind(new.description.clone())
+        .bind(new.context.clone())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        sqlx::query(
+            "INSERT INTO event (category, project_id, date, actor_id, patch_id, created_check_id) \
+             VALUES ('check-created', $1, $2, $3, $4, $5)",
+        )
+        .bind(project)
+        .bind(now)
+        .bind(user_id)
+        .bind(patch_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.check(patch_id, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("check vanished".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregate_rules() {
+        use CheckState::*;
+        let c = |s| (1, "a".to_string(), s);
+        assert_eq!(aggregate(Vec::new()), Pending);
+        assert_eq!(aggregate(vec![c(Success)]), Success);
+        assert_eq!(aggregate(vec![c(Success), c(Pending)]), Pending);
+        assert_eq!(aggregate(vec![c(Pending), c(Warning)]), Warning);
+        assert_eq!(aggregate(vec![c(Warning), c(Fail), c(Pending)]), Fail);
+    }
+}

@@ -1,0 +1,232 @@
+//! Comments on patches and on cover letters: two tables with separate ids,
+//! one shape.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::Store;
+use crate::error::{Result, StoreError};
+use crate::listing::{Listed, Page, push_order, push_search};
+use crate::refs::{self, PersonRef};
+use crate::sql::Sql;
+use crate::time::Micros;
+
+/// What a comment answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Parent {
+    /// A patch (by id).
+    Patch(i64),
+    /// A cover letter (by id).
+    Cover(i64),
+}
+
+impl Parent {
+    fn tables(self) -> (&'static str, &'static str, &'static str, i64) {
+        match self {
+            Parent::Patch(id) => ("patch_comment", "patch_id", "patch", id),
+            Parent::Cover(id) => ("cover_comment", "cover_id", "cover", id),
+        }
+    }
+}
+
+/// A comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// Primary key (per parent kind).
+    pub id: i64,
+    /// What it answers.
+    pub parent: Parent,
+    /// Message-id with angle brackets.
+    pub msgid: String,
+    /// Mail date (UTC).
+    pub date: Micros,
+    /// Subject.
+    pub subject: String,
+    /// Author.
+    pub submitter: PersonRef,
+    /// Message.
+    pub content: Option<String>,
+    /// Header block as stored.
+    pub headers: String,
+    /// Whether the points it raises were dealt with (None: not said).
+    pub addressed: Option<bool>,
+}
+
+/// Orderings of comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentOrder {
+    /// Primary key.
+    Id,
+    /// Subject.
+    Subject,
+    /// Mail date.
+    Date,
+    /// Submitter (person id).
+    Submitter,
+}
+
+impl CommentOrder {
+    fn column(self) -> &'static str {
+        match self {
+            CommentOrder::Id => "c.id",
+            CommentOrder::Subject => "c.subject",
+            CommentOrder::Date => "c.date",
+            CommentOrder::Submitter => "c.submitter_id",
+        }
+    }
+}
+
+fn select(table: &str, parent_column: &str) -> String {
+    format!(
+        "SELECT c.id, c.{parent_column} AS parent_id, c.msgid, c.date, c.subject, c.content, \
+         c.headers, c.addressed, {} FROM {table} c JOIN person pe ON pe.id = c.submitter_id",
+        refs::person_columns("pe", "pe_")
+    )
+}
+
+fn from_row(r: &AnyRow, patch: bool) -> Result<Comment> {
+    let parent_id: i64 = r.try_get("parent_id")?;
+    Ok(Comment {
+        id: r.try_get("id")?,
+        parent: if patch {
+            Parent::Patch(parent_id)
+        } else {
+            Parent::Cover(parent_id)
+        },
+        msgid: r.try_get("msgid")?,
+        date: r.try_get("date")?,
+        subject: r.try_get("subject")?,
+        submitter: refs::person(r, "pe_")?,
+        content: r.try_get("content")?,
+        headers: r.try_get("headers")?,
+        addressed: r.try_get::<Option<i64>, _>("addressed")?.map(|a| a != 0),
+    })
+}
+
+impl Store {
+    /// Whether the parent exists.
+    pub async fn parent_exists(&self, parent: Parent) -> Result<bool> {
+        let (_, _, table, id) = parent.tables();
+        let mut sql = Sql::new(&format!("SELECT 1 AS one FROM {table} WHERE id = "));
+        sql.bind(id);
+        Ok(sql.fetch_optional(&self.pool).await?.is_some())
+    }
+
+    /// One page of a patch's or cover's comments; None when the page is out
+    /// of range.
+    pub async fn comments(
+        &self,
+        parent: Parent,
+        search: &[String],
+        order: &[(CommentOrder, bool)],
+        page: Page,
+    ) -> Result<Option<Listed<Comment>>> {
+        let (table, column, _, id) = parent.tables();
+        let push_where = |sql: &mut Sql| {
+            sql.push(&format!(" WHERE c.{column} = ")).bind(id);
+            push_search(sql, search, &["c.subject"]);
+        };
+        let mut count = Sql::new(&format!("SELECT COUNT(*) AS n FROM {table} c"));
+        push_where(&mut count);
+        let total: i64 = count
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = Sql::new(&select(table, column));
+        push_where(&mut sql);
+        let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        push_order(&mut sql, &cols, "c.id");
+        page.limit_offset(&mut sql, number);
+        let patch = matches!(parent, Parent::Patch(_));
+        let items = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| from_row(r, patch))
+            .collect::<Result<_>>()?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+
+    /// Every comment of a parent, by date (for pages and mbox trailers).
+    pub async fn all_comments(&self, parent: Parent) -> Result<Vec<Comment>> {
+        let (table, column, _, id) = parent.tables();
+        let mut sql = Sql::new(&select(table, column));
+        sql.push(&format!(" WHERE c.{column} = "))
+            .bind(id)
+            .push(" ORDER BY c.date, c.id");
+        let patch = matches!(parent, Parent::Patch(_));
+        sql.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| from_row(r, patch))
+            .collect()
+    }
+
+    /// One comment of a parent.
+    pub async fn comment(&self, parent: Parent, comment_id: i64) -> Result<Option<Comment>> {
+        let (table, column, _, id) = parent.tables();
+        let mut sql = Sql::new(&select(table, column));
+        sql.push(&format!(" WHERE c.{column} = "))
+            .bind(id)
+            .push(" AND c.id = ")
+            .bind(comment_id);
+        let patch = matches!(parent, Parent::Patch(_));
+        sql.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|r| from_row(r, patch))
+            .transpose()
+    }
+
+    /// Sets a comment's `addressed` flag. Unlike Patchwork, no
+    /// `*-comment-created` event is emitted again (docs/compatibility.md).
+    pub async fn set_addressed(
+        &self,
+        parent: Parent,
+        comment_id: i64,
+        addressed: Option<bool>,
+    ) -> Result<Comment> {
+        let (table, column, _, id) = parent.tables();
+        let mut sql = Sql::new(&format!("UPDATE {table} SET addressed = "));
+        sql.bind(addressed.map(i64::from))
+            .push(" WHERE id = ")
+            .bind(comment_id)
+            .push(&format!(" AND {column} = "))
+            .bind(id);
+        sql.execute(&self.pool).await?;
+        self.comment(parent, comment_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("comment vanished".into()))
+    }
+
+    /// The parent of a comment found by its id alone (the `/comment/ID/`
+    /// redirect): patch comments first, as Patchwork does.
+    pub async fn comment_parent(&self, comment_id: i64) -> Result<Option<Parent>> {
+        for (table, column, patch) in [
+            ("patch_comment", "patch_id", true),
+            ("cover_comment", "cover_id", false),
+        ] {
+            let mut sql = Sql::new(&format!("SELECT {column} AS p FROM {table} WHERE id = "));
+            sql.bind(comment_id);
+            if let Some(r) = sql.fetch_optional(&self.pool).await? {
+                let p: i64 = r.try_get("p")?;
+                return Ok(Some(if patch {
+                    Parent::Patch(p)
+                } else {
+                    Parent::Cover(p)
+                }));
+            }
+        }
+        Ok(None)
+    }
+}

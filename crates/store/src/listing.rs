@@ -1,0 +1,211 @@
+//! What every list endpoint shares: filter values that name an object by id
+//! or by name, search terms, orderings and pages. The web layer turns query
+//! strings into these; the store turns them into SQL.
+
+use crate::sql::Sql;
+use crate::time::Micros;
+
+/// A filter value naming an object: an integer is a primary key, anything
+/// else the object's name (linkname, email, username, state name),
+/// compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// By primary key.
+    Id(i64),
+    /// By name.
+    Name(String),
+}
+
+impl Lookup {
+    /// Reads a query-string value the way Patchwork does: digits are an id.
+    pub fn parse(value: &str) -> Lookup {
+        match value.trim().parse::<i64>() {
+            Ok(id) => Lookup::Id(id),
+            Err(_) => Lookup::Name(value.to_string()),
+        }
+    }
+}
+
+/// One page of a list: 1-based number and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Page number, from 1. `u64::MAX` asks for the last page.
+    pub number: u64,
+    /// Items per page.
+    pub size: u64,
+}
+
+impl Page {
+    /// The page asking for the last one.
+    pub const LAST: u64 = u64::MAX;
+
+    /// The page number once the total is known (the last page for
+    /// [`Page::LAST`]), or None when out of range. An empty list has one
+    /// (empty) page.
+    pub fn resolve(&self, total: u64) -> Option<u64> {
+        let pages = self.pages(total);
+        let n = if self.number == Self::LAST {
+            pages
+        } else {
+            self.number
+        };
+        (n >= 1 && n <= pages).then_some(n)
+    }
+
+    /// How many pages `total` items fill (at least one).
+    pub fn pages(&self, total: u64) -> u64 {
+        total.div_ceil(self.size.max(1)).max(1)
+    }
+
+    pub(crate) fn limit_offset(&self, sql: &mut Sql, number: u64) {
+        let size = i64::try_from(self.size).unwrap_or(i64::MAX);
+        let offset = i64::try_from((number - 1).saturating_mul(self.size)).unwrap_or(i64::MAX);
+        sql.push(" LIMIT ").bind(size).push(" OFFSET ").bind(offset);
+    }
+}
+
+/// A page of results and the number of results over all pages.
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    /// The items of the page.
+    pub items: Vec<T>,
+    /// How many items match, over all pages.
+    pub total: u64,
+    /// The page number served.
+    pub page: u64,
+}
+
+/// A date range on the listed objects' `date`: `since` inclusive, `before`
+/// exclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DateRange {
+    /// Lower bound, inclusive.
+    pub since: Option<Micros>,
+    /// Upper bound, exclusive.
+    pub before: Option<Micros>,
+}
+
+impl DateRange {
+    pub(crate) fn push(&self, sql: &mut Sql, column: &str) {
+        if let Some(s) = self.since {
+            sql.push(" AND ").push(column).push(" >= ").bind(s);
+        }
+        if let Some(b) = self.before {
+            sql.push(" AND ").push(column).push(" < ").bind(b);
+        }
+    }
+}
+
+/// Adds "every term is found in one of `columns`" (case-insensitive
+/// substring), Patchwork's `?q=` search.
+pub(crate) fn push_search(sql: &mut Sql, terms: &[String], columns: &[&str]) {
+    for term in terms {
+        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+        sql.push(" AND (");
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("LOWER(")
+                .push(c)
+                .push(") LIKE ")
+                .bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Adds `ORDER BY` from (column expression, descending) pairs, then the
+/// primary key as the tie-breaker so that pages never overlap.
+pub(crate) fn push_order(sql: &mut Sql, order: &[(&str, bool)], id_column: &str) {
+    sql.push(" ORDER BY ");
+    for (column, desc) in order {
+        sql.push(column)
+            .push(if *desc { " DESC, " } else { " ASC, " });
+    }
+    let id_desc = order.first().is_some_and(|(_, d)| *d) && order.len() == 1;
+    sql.push(id_column)
+        .push(if id_desc { " DESC" } else { " ASC" });
+}
+
+/// Splits a `?q=` value into terms: whitespace and commas separate, double
+/// quotes keep a phrase together.
+pub fn search_terms(q: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in q.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if !quoted && (c.is_whitespace() || c == ',') => {
+                if !current.is_empty() {
+                    terms.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        terms.push(current);
+    }
+    terms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms() {
+        assert_eq!(search_terms("a b,c"), vec!["a", "b", "c"]);
+        assert_eq!(search_terms("\"a b\" c"), vec!["a b", "c"]);
+        assert!(search_terms("  ").is_empty());
+    }
+
+    #[test]
+    fn pages() {
+        let p = Page {
+            number: 1,
+            size: 30,
+        };
+        assert_eq!(p.pages(0), 1);
+        assert_eq!(p.resolve(0), Some(1));
+        assert_eq!(
+            Page {
+                number: 2,
+                size: 30
+            }
+            .resolve(30),
+            None
+        );
+        assert_eq!(
+            Page {
+                number: 2,
+                size: 30
+            }
+            .resolve(31),
+            Some(2)
+        );
+        assert_eq!(
+            Page {
+                number: Page::LAST,
+                size: 1
+            }
+            .resolve(6),
+            Some(6)
+        );
+        assert_eq!(Page { number: 0, size: 1 }.resolve(6), None);
+    }
+}

@@ -1,0 +1,353 @@
+//! Patches as the API and the pages read them: lists with Patchwork's
+//! filters and orderings, details with headers and diff, their checks'
+//! aggregate and their related patches, in a fixed number of statements
+//! whatever the page size.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::check::CheckState;
+use crate::db::Store;
+use crate::error::Result;
+use crate::listing::{DateRange, Listed, Lookup, Page, push_order, push_search};
+use crate::refs::{self, PatchRef, PersonRef, SeriesRef, UserRef};
+use crate::resolve::Kind;
+use crate::sql::Sql;
+use crate::time::Micros;
+
+/// A patch with what its API form shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patch {
+    /// Primary key.
+    pub id: i64,
+    /// Project it belongs to.
+    pub project_id: i64,
+    /// Message-id with angle brackets.
+    pub msgid: String,
+    /// Mail date (UTC).
+    pub date: Micros,
+    /// Cleaned subject.
+    pub name: String,
+    /// The commit it was applied as.
+    pub commit_ref: Option<String>,
+    /// Pull request URL.
+    pub pull_url: Option<String>,
+    /// State slug.
+    pub state: String,
+    /// Hidden from default lists.
+    pub archived: bool,
+    /// Patchwork's diff hash.
+    pub hash: Option<String>,
+    /// Author.
+    pub submitter: PersonRef,
+    /// Maintainer in charge.
+    pub delegate: Option<UserRef>,
+    /// Series and position in it.
+    pub series: Option<SeriesRef>,
+    /// Position in the series.
+    pub number: Option<i64>,
+    /// Aggregate of its checks.
+    pub check: CheckState,
+    /// The other patches of its relation, by date.
+    pub related: Vec<PatchRef>,
+    /// Headers, message and diff (detail only).
+    pub body: Option<Body>,
+}
+
+/// The stored text of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// Header block as stored (`Name: value` lines, folds kept).
+    pub headers: String,
+    /// Message without the diff.
+    pub content: Option<String>,
+    /// The diff (patches only).
+    pub diff: Option<String>,
+}
+
+/// Filters of the patch list (reference §4.2).
+#[derive(Debug, Clone, Default)]
+pub struct PatchFilter {
+    /// In one of these projects.
+    pub projects: Vec<Lookup>,
+    /// In one of these series.
+    pub series: Vec<i64>,
+    /// By one of these people.
+    pub submitters: Vec<Lookup>,
+    /// Delegated to one of these users.
+    pub delegates: Vec<Lookup>,
+    /// In one of these states.
+    pub states: Vec<Lookup>,
+    /// Archived or not.
+    pub archived: Option<bool>,
+    /// With this hash (case-insensitive).
+    pub hash: Option<String>,
+    /// With this message-id (brackets included).
+    pub msgid: Option<String>,
+    /// Date range.
+    pub dates: DateRange,
+    /// Words that must all appear in the name.
+    pub search: Vec<String>,
+}
+
+/// Orderings of the patch list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchOrder {
+    /// Primary key.
+    Id,
+    /// Name.
+    Name,
+    /// Project linkname.
+    Project,
+    /// Mail date.
+    Date,
+    /// State position.
+    State,
+    /// Archived flag.
+    Archived,
+    /// Submitter (person id).
+    Submitter,
+    /// Delegate username.
+    Delegate,
+}
+
+impl PatchOrder {
+    fn column(self) -> &'static str {
+        match self {
+            PatchOrder::Id => "p.id",
+            PatchOrder::Name => "p.name",
+            PatchOrder::Project => "(SELECT linkname FROM project WHERE id = p.project_id)",
+            PatchOrder::Date => "p.date",
+            PatchOrder::State => "st.ordering",
+            PatchOrder::Archived => "p.archived",
+            PatchOrder::Submitter => "p.submitter_id",
+            PatchOrder::Delegate => "d.username",
+        }
+    }
+}
+
+fn select(body: bool) -> String {
+    format!(
+        "SELECT p.id, p.project_id, p.msgid, p.name, p.date, p.commit_ref, p.pull_url, \
+         st.slug AS state, p.archived, p.hash, p.number, p.related_id{}, {}, {}, {} \
+         FROM patch p JOIN state st ON st.id = p.state_id \
+         JOIN person pe ON pe.id = p.submitter_id \
+         LEFT JOIN app_user d ON d.id = p.delegate_id \
+         LEFT JOIN series s ON s.id = p.series_id",
+        if body {
+            ", p.headers, p.content, p.diff"
+        } else {
+            ""
+        },
+        refs::person_columns("pe", "pe_"),
+        refs::user_columns("d", "d_"),
+        refs::series_columns("s", "s_"),
+    )
+}
+
+fn from_row(r: &AnyRow, body: bool) -> Result<(Patch, Option<i64>)> {
+    let patch = Patch {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        msgid: r.try_get("msgid")?,
+        date: r.try_get("date")?,
+        name: r.try_get("name")?,
+        commit_ref: r.try_get("commit_ref")?,
+        pull_url: r.try_get("pull_url")?,
+        state: r.try_get("state")?,
+        archived: r.try_get::<i64, _>("archived")? != 0,
+        hash: r.try_get("hash")?,
+        submitter: refs::person(r, "pe_")?,
+        delegate: refs::user(r, "d_")?,
+        series: refs::series(r, "s_")?,
+        number: r.try_get("number")?,
+        check: CheckState::Pending,
+        related: Vec::new(),
+        body: if body {
+            Some(Body {
+                headers: r.try_get("headers")?,
+                content: r.try_get("content")?,
+                diff: r.try_get("diff")?,
+            })
+        } else {
+            None
+        },
+    };
+    Ok((patch, r.try_get("related_id")?))
+}
+
+/// The resolved filter: ids instead of lookups.
+struct Resolved<'a> {
+    filter: &'a PatchFilter,
+    projects: Vec<i64>,
+    submitters: Vec<i64>,
+    delegates: Vec<i64>,
+    states: Vec<i64>,
+}
+
+impl Resolved<'_> {
+    fn push_where(&self, sql: &mut Sql) {
+        let f = self.filter;
+        sql.push(" WHERE 1 = 1");
+        if !self.projects.is_empty() {
+            sql.push(" AND p.project_id IN ")
+                .bind_list(self.projects.iter().copied());
+        }
+        if !f.series.is_empty() {
+            sql.push(" AND p.series_id IN ")
+                .bind_list(f.series.iter().copied());
+        }
+        if !self.submitters.is_empty() {
+            sql.push(" AND p.submitter_id IN ")
+                .bind_list(self.submitters.iter().copied());
+        }
+        if !self.delegates.is_empty() {
+            sql.push(" AND p.delegate_id IN ")
+                .bind_list(self.delegates.iter().copied());
+        }
+        if !self.states.is_empty() {
+            sql.push(" AND p.state_id IN ")
+                .bind_list(self.states.iter().copied());
+        }
+        if let Some(a) = f.archived {
+            sql.push(" AND p.archived = ").bind(i64::from(a));
+        }
+        if let Some(h) = &f.hash {
+            sql.push(" AND p.hash = ").bind(h.to_lowercase());
+        }
+        if let Some(m) = &f.msgid {
+            sql.push(" AND p.msgid = ").bind(m.clone());
+        }
+        f.dates.push(sql, "p.date");
+        push_search(sql, &f.search, &["p.name"]);
+    }
+}
+
+impl Store {
+    /// One page of patches.
+    pub async fn patches(
+        &self,
+        filter: &PatchFilter,
+        order: &[(PatchOrder, bool)],
+        page: Page,
+    ) -> Result<Option<Listed<Patch>>> {
+        let empty = Listed {
+            items: Vec::new(),
+            total: 0,
+            page: 1,
+        };
+        let (Some(projects), Some(submitters), Some(delegates), Some(states)) = (
+            self.resolve(Kind::Project, &filter.projects).await?,
+            self.resolve(Kind::Person, &filter.submitters).await?,
+            self.resolve(Kind::User, &filter.delegates).await?,
+            self.resolve(Kind::State, &filter.states).await?,
+        ) else {
+            return Ok(page.resolve(0).map(|_| empty));
+        };
+        let resolved = Resolved {
+            filter,
+            projects,
+            submitters,
+            delegates,
+            states,
+        };
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM patch p");
+        resolved.push_where(&mut count);
+        let total: i64 = count
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
+        let total = u64::try_from(total).unwrap_or(0);
+        let Some(number) = page.resolve(total) else {
+            return Ok(None);
+        };
+        let mut sql = Sql::new(&select(false));
+        resolved.push_where(&mut sql);
+        let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        push_order(&mut sql, &cols, "p.id");
+        page.limit_offset(&mut sql, number);
+        let rows = sql.fetch_all(&self.pool).await?;
+        let items = self.complete(&rows, false).await?;
+        Ok(Some(Listed {
+            items,
+            total,
+            page: number,
+        }))
+    }
+
+    /// One patch with its headers, message and diff.
+    pub async fn patch(&self, id: i64) -> Result<Option<Patch>> {
+        let mut sql = Sql::new(&select(true));
+        sql.push(" WHERE p.id = ").bind(id);
+        let rows = sql.fetch_all(&self.pool).await?;
+        Ok(self.complete(&rows, true).await?.pop())
+    }
+
+    /// The patch of a project with this message-id (brackets included).
+    pub async fn patch_by_msgid(&self, project_id: i64, msgid: &str) -> Result<Option<Patch>> {
+        let mut sql = Sql::new(&select(true));
+        sql.push(" WHERE p.project_id = ")
+            .bind(project_id)
+            .push(" AND p.msgid = ")
+            .bind(msgid.to_string());
+        let rows = sql.fetch_all(&self.pool).await?;
+        Ok(self.complete(&rows, true).await?.pop())
+    }
+
+    /// Rows to patches, with checks and relations loaded in one statement
+    /// each.
+    async fn complete(&self, rows: &[AnyRow], body: bool) -> Result<Vec<Patch>> {
+        let mut patches = Vec::with_capacity(rows.len());
+        let mut relations: Vec<i64> = Vec::new();
+        let mut relation_of = Vec::with_capacity(rows.len());
+        for r in rows {
+            let (p, rel) = from_row(r, body)?;
+            if let Some(rel) = rel {
+                relations.push(rel);
+            }
+            relation_of.push(rel);
+            patches.push(p);
+        }
+        let ids: Vec<i64> = patches.iter().map(|p| p.id).collect();
+        let checks = self.check_states(&ids).await?;
+        let mut members = self.relation_members(&relations).await?;
+        for (p, rel) in patches.iter_mut().zip(relation_of) {
+            p.check = checks.get(&p.id).copied().unwrap_or(CheckState::Pending);
+            if let Some(rel) = rel {
+                p.related = members
+                    .get_mut(&rel)
+                    .map(|m| m.iter().filter(|x| x.id != p.id).cloned().collect())
+                    .unwrap_or_default();
+            }
+        }
+        Ok(patches)
+    }
+
+    /// The patches of each relation, by date.
+    pub(crate) async fn relation_members(
+        &self,
+        relations: &[i64],
+    ) -> Result<HashMap<i64, Vec<PatchRef>>> {
+        let mut out: HashMap<i64, Vec<PatchRef>> = HashMap::new();
+        if relations.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT p.related_id AS rel, {} FROM patch p WHERE p.related_id IN ",
+            refs::submission_columns("p", "p_")
+        ));
+        sql.bind_list(relations.iter().copied());
+        sql.push(" ORDER BY p.date, p.id");
+        for r in sql.fetch_all(&self.pool).await? {
+            let rel: i64 = r.try_get("rel")?;
+            if let Some(t) = refs::submission(&r, "p_")? {
+                out.entry(rel).or_default().push(refs::patch_ref(t));
+            }
+        }
+        Ok(out)
+    }
+}

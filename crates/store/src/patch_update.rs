@@ -1,0 +1,341 @@
+//! Changing a patch through the API or the pages: state, delegate,
+//! archived, commit and pull URLs, and relations, each with the event
+//! Patchwork emits. Permission rules that depend on data live here too.
+
+use std::collections::{BTreeSet, HashSet};
+
+use sqlx::Row;
+
+use crate::db::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::Sql;
+use crate::time;
+use crate::user::Principal;
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Changes to a patch (None: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct PatchUpdate {
+    /// New state id.
+    pub state: Option<i64>,
+    /// New delegate (Some(None): nobody).
+    pub delegate: Option<Option<i64>>,
+    /// Archived flag.
+    pub archived: Option<bool>,
+    /// Commit reference (Some(None): clear).
+    pub commit_ref: Option<Option<String>>,
+    /// Pull URL (Some(None): clear).
+    pub pull_url: Option<Option<String>>,
+    /// The patches it is related to (`[]`: leave its relation).
+    pub related: Option<Vec<i64>>,
+}
+
+/// Why an update was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateRefused {
+    /// Not allowed (403) with Patchwork's message.
+    Forbidden(String),
+    /// A field is invalid (400).
+    Field(&'static str, String),
+    /// The relation change conflicts with existing relations (409).
+    Conflict(String),
+}
+
+impl Store {
+    /// Whether `who` may change the patch: its submitter's account, its
+    /// delegate, or a maintainer of its project.
+    pub async fn can_edit_patch(&self, who: &Principal, patch_id: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT p.project_id, p.delegate_id, pe.user_id FROM patch p \
+             JOIN person pe ON pe.id = p.submitter_id WHERE p.id = $1",
+        )
+        .bind(patch_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(false) };
+        let project: i64 = r.try_get("project_id")?;
+        let delegate: Option<i64> = r.try_get("delegate_id")?;
+        let submitter_user: Option<i64> = r.try_get("user_id")?;
+        Ok(who.maintains(project)
+            || delegate == Some(who.user.id)
+            || submitter_user == Some(who.user.id))
+    }
+
+    /// The state whose slug matches `input` once lower-cased and slugified
+    /// (so `Under Review` finds `under-review`), or the error listing slugs.
+    pub async fn state_for_input(&self, input: &str) -> Result<std::result::Result<i64, String>> {
+        let wanted = slug(input);
+        let states = self.states().await?;
+        if let Some(s) = states.iter().find(|s| s.slug == wanted) {
+            return Ok(Ok(s.id));
+        }
+        let slugs: Vec<&str> = states.iter().map(|s| s.slug.as_str()).collect();
+        Ok(Err(format!(
+            "Invalid state {input}. Expected one of: {}.",
+            slugs.join(", ")
+        )))
+    }
+
+    /// Applies `update` to a patch on behalf of `who` (already known to be
+    /// allowed to edit it), with events.
+    pub async fn update_patch(
+        &self,
+        who: &Principal,
+        patch_id: i64,
+        update: &PatchUpdate,
+    ) -> Result<std::result::Result<(), UpdateRefused>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT project_id, state_id, delegate_id, related_id FROM patch WHERE id = $1",
+        )
+        .bind(patch_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("No Patch matches the given query.".into()))?;
+        let project: i64 = row.try_get("project_id")?;
+        let old_state: i64 = row.try_get("state_id")?;
+        let old_delegate: Option<i64> = row.try_get("delegate_id")?;
+        let relation: Option<i64> = row.try_get("related_id")?;
+        let now = time::now();
+
+        if let Some(Some(d)) = update.delegate {
+            let ok = sqlx::query(
+                "SELECT u.username, (SELECT COUNT(*) FROM project_maintainer m \
+                 WHERE m.user_id = u.id AND m.project_id = $1) AS n FROM app_user u WHERE u.id = $2",
+            )
+            .bind(project)
+            .bind(d)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match ok {
+                None => {
+                    return Ok(Err(UpdateRefused::Field(
+                        "delegate",
+                        format!("Invalid pk \"{d}\" - object does not exist."),
+                    )));
+                }
+                Some(r) if r.try_get::<i64, _>("n")? == 0 => {
+                    let name: String = r.try_get("username")?;
+                    let linkname: String =
+                        sqlx::query("SELECT linkname FROM project WHERE id = $1")
+                            .bind(project)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .try_get("linkname")?;
+                    return Ok(Err(UpdateRefused::Field(
+                        "delegate",
+                        format!("User '{name}' is not a maintainer for project '{linkname}'"),
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(related) = &update.related
+            && let Err(refused) =
+                change_relation(&mut tx, who, patch_id, project, relation, related, now).await?
+        {
+            return Ok(Err(refused));
+        }
+        let mut sql = Sql::new("UPDATE patch SET id = id");
+        if let Some(s) = update.state {
+            sql.push(", state_id = ").bind(s);
+        }
+        if let Some(d) = update.delegate {
+            sql.push(", delegate_id = ").bind(d);
+        }
+        if let Some(a) = update.archived {
+            sql.push(", archived = ").bind(i64::from(a));
+        }
+        if let Some(c) = &update.commit_ref {
+            sql.push(", commit_ref = ").bind(c.clone());
+        }
+        if let Some(u) = &update.pull_url {
+            sql.push(", pull_url = ").bind(u.clone());
+        }
+        sql.push(" WHERE id = ").bind(patch_id);
+        sql.execute(&mut *tx).await?;
+        if let Some(s) = update.state.filter(|s| *s != old_state) {
+            sqlx::query(
+                "INSERT INTO event (category, project_id, date, actor_id, patch_id, \
+                 previous_state_id, current_state_id) \
+                 VALUES ('patch-state-changed', $1, $2, $3, $4, $5, $6)",
+            )
+            .bind(project)
+            .bind(now)
+            .bind(who.user.id)
+            .bind(patch_id)
+            .bind(old_state)
+            .bind(s)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(d) = update.delegate.filter(|d| *d != old_delegate) {
+            sqlx::query(
+                "INSERT INTO event (category, project_id, date, actor_id, patch_id, \
+                 previous_delegate_id, current_delegate_id) \
+                 VALUES ('patch-delegated', $1, $2, $3, $4, $5, $6)",
+            )
+            .bind(project)
+            .bind(now)
+            .bind(who.user.id)
+            .bind(patch_id)
+            .bind(old_delegate)
+            .bind(d)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}
+
+/// Lower-case, spaces and other separators to `-` (Django's slugify for
+/// state names).
+fn slug(input: &str) -> String {
+    let mut out = String::new();
+    for c in input.trim().to_lowercase().chars() {
+        if c.is_alphanumeric() || c == '_' {
+            out.push(c);
+        } else if (c.is_whitespace() || c == '-') && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Patchwork's relation algorithm: `[]` leaves the relation (dissolving it
+/// when one member would remain); a list joins this patch, its current
+/// relation and the given patches into one relation, refused when they
+/// span two relations. The requester must maintain every project involved.
+async fn change_relation(
+    tx: &mut Tx,
+    who: &Principal,
+    patch_id: i64,
+    project: i64,
+    relation: Option<i64>,
+    related: &[i64],
+    now: i64,
+) -> Result<std::result::Result<(), UpdateRefused>> {
+    // Current members of this patch's relation.
+    let mut members: BTreeSet<i64> = BTreeSet::new();
+    if let Some(rel) = relation {
+        for r in sqlx::query("SELECT id FROM patch WHERE related_id = $1")
+            .bind(rel)
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            members.insert(r.try_get("id")?);
+        }
+    }
+    let mut wanted: Vec<i64> = related.to_vec();
+    wanted.retain(|p| *p != patch_id);
+    // Every given id must exist; collect projects and relations.
+    let mut sql = Sql::new("SELECT id, project_id, related_id FROM patch WHERE id IN ");
+    sql.bind_list(wanted.iter().chain(members.iter()).copied());
+    let rows = sql.fetch_all(&mut **tx).await?;
+    let mut found = HashSet::new();
+    let mut projects = BTreeSet::from([project]);
+    let mut relations = BTreeSet::new();
+    for r in &rows {
+        found.insert(r.try_get::<i64, _>("id")?);
+        projects.insert(r.try_get::<i64, _>("project_id")?);
+        if let Some(rel) = r.try_get::<Option<i64>, _>("related_id")? {
+            relations.insert(rel);
+        }
+    }
+    if let Some(missing) = wanted.iter().find(|p| !found.contains(p)) {
+        return Ok(Err(UpdateRefused::Field(
+            "related",
+            format!("Invalid pk \"{missing}\" - object does not exist."),
+        )));
+    }
+    if projects.iter().any(|p| !who.maintains(*p)) {
+        return Ok(Err(UpdateRefused::Forbidden(
+            "At least one patch is part of a project you are not maintaining.".into(),
+        )));
+    }
+    if wanted.is_empty() {
+        let Some(rel) = relation else {
+            return Ok(Ok(()));
+        };
+        sqlx::query("UPDATE patch SET related_id = NULL WHERE id = $1")
+            .bind(patch_id)
+            .execute(&mut **tx)
+            .await?;
+        relation_event(tx, now, patch_id, Some(who.user.id)).await?;
+        members.remove(&patch_id);
+        if members.len() <= 1 {
+            for m in &members {
+                sqlx::query("UPDATE patch SET related_id = NULL WHERE id = $1")
+                    .bind(*m)
+                    .execute(&mut **tx)
+                    .await?;
+                relation_event(tx, now, *m, None).await?;
+            }
+            sqlx::query("DELETE FROM patch_relation WHERE id = $1")
+                .bind(rel)
+                .execute(&mut **tx)
+                .await?;
+        }
+        return Ok(Ok(()));
+    }
+    if relations.len() > 1 || (relation.is_some() && relations.iter().any(|r| Some(*r) != relation))
+    {
+        return Ok(Err(UpdateRefused::Conflict(
+            "At least one patch is already part of another relation. You have to explicitly \
+             remove a patch from its existing relation before moving it to this one."
+                .into(),
+        )));
+    }
+    let target = match relations.first().copied().or(relation) {
+        Some(r) => r,
+        None => sqlx::query("INSERT INTO patch_relation DEFAULT VALUES RETURNING id")
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("id")?,
+    };
+    let mut all: BTreeSet<i64> = members;
+    all.extend(wanted.iter().copied());
+    all.insert(patch_id);
+    for id in all {
+        let changed = sqlx::query(
+            "UPDATE patch SET related_id = $1 WHERE id = $2 AND \
+             (related_id IS NULL OR related_id <> $1)",
+        )
+        .bind(target)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            relation_event(tx, now, id, (id == patch_id).then_some(who.user.id)).await?;
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// One `patch-relation-changed` event (Patchwork's payload carries no
+/// relation, only the patch).
+async fn relation_event(tx: &mut Tx, now: i64, id: i64, actor: Option<i64>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO event (category, project_id, date, actor_id, patch_id) \
+         SELECT 'patch-relation-changed', project_id, $1, $2, id FROM patch WHERE id = $3",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs() {
+        assert_eq!(super::slug("Under Review"), "under-review");
+        assert_eq!(super::slug("under-review"), "under-review");
+        assert_eq!(super::slug(" Changes  requested "), "changes-requested");
+    }
+}
