@@ -245,3 +245,25 @@ pub async fn state(store: &Store, cmd: &StateCommand) -> Result<()> {
     }
     Ok(())
 }
+
+/// `patchtrack token ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user (replacing their previous one) and
+    /// print it; only its hash is stored.
+    Create {
+        /// The user.
+        username: String,
+    },
+}
+
+/// Runs a token command.
+pub async fn token(store: &Store, cmd: &TokenCommand) -> Result<()> {
+    match cmd {
+        TokenCommand::Create { username } => {
+            let token = store.create_token(username).await?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}

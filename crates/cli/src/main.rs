@@ -55,6 +55,22 @@ enum Command {
     /// Manage patch states.
     #[command(subcommand)]
     State(admin::StateCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// Serve the REST API, downloads and pages over HTTP.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    listen: String,
+    /// External base URL for absolute links (default: from each request's
+    /// Host header).
+    #[arg(long)]
+    base_url: Option<String>,
 }
 
 async fn open(url: &str) -> anyhow::Result<Store> {
@@ -95,7 +111,27 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Project(cmd) => admin::project(&open(&cli.database).await?, cmd).await?,
         Command::User(cmd) => admin::user(&open(&cli.database).await?, cmd).await?,
         Command::State(cmd) => admin::state(&open(&cli.database).await?, cmd).await?,
+        Command::Token(cmd) => admin::token(&open(&cli.database).await?, cmd).await?,
+        Command::Serve(args) => serve(&cli.database, args).await?,
     }
+    Ok(())
+}
+
+async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
+    let store = open(database).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!("patchtrack: serving http://{addr}/ (API at http://{addr}/api/)");
+    patchtrack_web::serve(
+        patchtrack_web::App {
+            store,
+            base_url: args.base_url.clone(),
+        },
+        listener,
+    )
+    .await?;
     Ok(())
 }
 
@@ -108,9 +144,17 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    // The server uses every core; one-shot commands need one thread.
+    let runtime = if matches!(cli.command, Command::Serve(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let result = runtime
         .map_err(anyhow::Error::from)
         .and_then(|rt| rt.block_on(run(&cli)));
     match result {

@@ -230,3 +230,40 @@ impl Store {
         Ok(None)
     }
 }
+
+impl Store {
+    /// Whether `who` may set `addressed` on a comment: its author's
+    /// account; for a patch comment anyone who may edit the patch; for a
+    /// cover comment the cover's author or a maintainer.
+    pub async fn can_address(
+        &self,
+        who: &crate::user::Principal,
+        comment: &Comment,
+    ) -> Result<bool> {
+        let author: Option<i64> = sqlx::query("SELECT user_id FROM person WHERE id = $1")
+            .bind(comment.submitter.id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("user_id"))
+            .transpose()?
+            .flatten();
+        if author == Some(who.user.id) {
+            return Ok(true);
+        }
+        match comment.parent {
+            Parent::Patch(p) => self.can_edit_patch(who, p).await,
+            Parent::Cover(c) => {
+                let row = sqlx::query(
+                    "SELECT c.project_id, pe.user_id FROM cover c \
+                     JOIN person pe ON pe.id = c.submitter_id WHERE c.id = $1",
+                )
+                .bind(c)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(r) = row else { return Ok(false) };
+                Ok(who.maintains(r.try_get("project_id")?)
+                    || r.try_get::<Option<i64>, _>("user_id")? == Some(who.user.id))
+            }
+        }
+    }
+}

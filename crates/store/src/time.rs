@@ -16,3 +16,195 @@ pub fn now() -> Micros {
 pub fn from_seconds(s: UtcSeconds) -> Micros {
     s.0.saturating_mul(1_000_000)
 }
+
+const DAY: i64 = 86_400;
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day number.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+/// The API's date form: naive UTC ISO 8601, `YYYY-MM-DDTHH:MM:SS` plus
+/// `.ffffff` only when there are microseconds (as Django renders).
+pub fn iso(t: Micros) -> String {
+    let secs = t.div_euclid(1_000_000);
+    let micros = t.rem_euclid(1_000_000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(DAY));
+    let s = secs.rem_euclid(DAY);
+    let mut out = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    );
+    if micros != 0 {
+        out.push_str(&format!(".{micros:06}"));
+    }
+    out
+}
+
+/// The parts of a UTC time: year, month, day, hour, minute, second and
+/// day of the week (0 = Monday), for mail-style dates.
+pub fn parts(t: Micros) -> [i64; 7] {
+    let secs = t.div_euclid(1_000_000);
+    let days = secs.div_euclid(DAY);
+    let (y, m, d) = civil_from_days(days);
+    let s = secs.rem_euclid(DAY);
+    [
+        y,
+        m,
+        d,
+        s / 3600,
+        s % 3600 / 60,
+        s % 60,
+        (days + 3).rem_euclid(7),
+    ]
+}
+
+/// Reads a filter date: `2016-09-11`, `2016-09-11 22:26`,
+/// `2016-09-11T22:26:00.5`, optionally with `Z` or `±HH:MM` (converted to
+/// UTC; Patchwork fails on those). None when it is not a date.
+pub fn parse_iso(s: &str) -> Option<Micros> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
+        return None;
+    }
+    let mut t = days_from_civil(y, mo, d) * DAY * 1_000_000;
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return Some(t);
+    }
+    let rest = rest.strip_prefix(['T', ' '])?;
+    let (clock, offset) = split_offset(rest)?;
+    let mut fields = clock.splitn(3, ':');
+    let h: i64 = fields.next()?.parse().ok()?;
+    let mi: i64 = fields.next()?.parse().ok()?;
+    let (sec, frac) = match fields.next() {
+        Some(sf) => match sf.split_once('.') {
+            Some((s, f)) => (s.parse::<i64>().ok()?, f),
+            None => (sf.parse::<i64>().ok()?, ""),
+        },
+        None => (0, ""),
+    };
+    if h > 23 || mi > 59 || sec > 59 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut micros = 0i64;
+    for (i, c) in frac.bytes().take(6).enumerate() {
+        micros += i64::from(c - b'0') * 10i64.pow(5 - u32::try_from(i).ok()?);
+    }
+    t += ((h * 60 + mi) * 60 + sec) * 1_000_000 + micros;
+    Some(t - offset * 60 * 1_000_000)
+}
+
+/// Splits a trailing `Z` or `±HH:MM` / `±HHMM` off a clock; the offset in
+/// minutes.
+fn split_offset(s: &str) -> Option<(&str, i64)> {
+    if let Some(c) = s.strip_suffix(['Z', 'z']) {
+        return Some((c, 0));
+    }
+    if let Some(pos) = s.rfind(['+', '-']) {
+        let (clock, off) = s.split_at(pos);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
+        if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let h: i64 = digits[..2].parse().ok()?;
+        let m: i64 = digits[2..].parse().ok()?;
+        return Some((clock, sign * (h * 60 + m)));
+    }
+    Some((s, 0))
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_round_trip() {
+        let t = parse_iso("2016-09-11T22:22:04").unwrap_or_default();
+        assert_eq!(iso(t), "2016-09-11T22:22:04");
+        let t = parse_iso("2026-11-24T12:07:35.872337").unwrap_or_default();
+        assert_eq!(iso(t), "2026-11-24T12:07:35.872337");
+        assert_eq!(iso(0), "1970-01-01T00:00:00");
+        assert_eq!(iso(-1), "1969-12-31T23:59:59.999999");
+    }
+
+    #[test]
+    fn filter_forms() {
+        let base = parse_iso("2016-09-11T22:26:00");
+        assert!(base.is_some());
+        assert_eq!(parse_iso("2016-09-11 22:26"), base);
+        assert_eq!(parse_iso("2016-09-11T23:26:00+01:00"), base);
+        assert_eq!(parse_iso("2016-09-11T22:26:00Z"), base);
+        assert_eq!(
+            parse_iso("2016-09-11").map(iso).as_deref(),
+            Some("2016-09-11T00:00:00")
+        );
+        for bad in [
+            "garbage",
+            "2016-13-01",
+            "2016-02-30",
+            "2016-09-11X",
+            "",
+            "2016-09-11T25:00",
+        ] {
+            assert_eq!(parse_iso(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn weekday() {
+        // 2020-02-03 was a Monday.
+        let t = parse_iso("2020-02-03T04:05:06").unwrap_or_default();
+        assert_eq!(parts(t), [2020, 2, 3, 4, 5, 6, 0]);
+    }
+}

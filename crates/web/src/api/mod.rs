@@ -1,0 +1,598 @@
+//! Patchwork's REST API, versions 1.0 to 1.4, at `/api/` and
+//! `/api/1.X/`. Routing is done here by hand rather than by axum's router:
+//! the optional version segment, the optional trailing slash, Patchwork's
+//! 404/405 rules and the per-route `Allow` header are all decided in one
+//! place.
+
+mod body;
+mod bundle;
+mod check;
+mod comment;
+mod cover;
+mod embed;
+mod event;
+mod links;
+pub mod params;
+mod patch;
+mod person;
+mod project;
+mod series;
+mod user;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use patchtrack_store::{Listed, Principal};
+
+pub use body::{Body, Input};
+
+use crate::App;
+use crate::error::{ApiError, NOT_AUTHENTICATED};
+use crate::json::Json;
+use params::Params;
+
+/// The API version a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    /// Minor number: 0 to 4.
+    pub minor: u8,
+    /// Whether the URL named it (it is then echoed into links).
+    pub explicit: bool,
+}
+
+impl Version {
+    /// The newest version, served at `/api/`.
+    pub const LATEST: u8 = 4;
+
+    /// Whether the request's version is 1.`minor` or later.
+    pub fn at_least(self, minor: u8) -> bool {
+        self.minor >= minor
+    }
+
+    fn parse(segment: &str) -> Option<Version> {
+        let minor = match segment {
+            "1.0" => 0,
+            "1.1" => 1,
+            "1.2" => 2,
+            "1.3" => 3,
+            "1.4" => 4,
+            _ => return None,
+        };
+        Some(Version {
+            minor,
+            explicit: true,
+        })
+    }
+}
+
+/// What every handler knows about the request.
+#[derive(Debug)]
+pub struct Ctx {
+    /// `scheme://host` of absolute URLs, without a trailing slash.
+    pub base: String,
+    /// API version.
+    pub version: Version,
+    /// `?format=` to carry into API links.
+    pub format: Option<String>,
+    /// The authenticated requester.
+    pub principal: Option<Principal>,
+    /// Query parameters.
+    pub params: Params,
+    /// Request path, for pagination links.
+    pub path: String,
+}
+
+impl Ctx {
+    /// An API link: version segment and `?format=` as requested.
+    pub fn api(&self, path: &str) -> String {
+        let mut url = self.api_plain_versioned(path);
+        if let Some(f) = &self.format {
+            url.push_str("?format=");
+            url.push_str(&params::quote_plus(f));
+        }
+        url
+    }
+
+    fn api_plain_versioned(&self, path: &str) -> String {
+        if self.version.explicit {
+            format!("{}/api/1.{}/{path}", self.base, self.version.minor)
+        } else {
+            format!("{}/api/{path}", self.base)
+        }
+    }
+
+    /// An API link without version or format (patch `comments` and
+    /// `checks`, as upstream builds them).
+    pub fn api_bare(&self, path: &str) -> String {
+        format!("{}/api/{path}", self.base)
+    }
+
+    /// A web link (`path` starts with `/`).
+    pub fn web(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The requester, or the 403 Patchwork gives anonymous clients.
+    pub fn require_user(&self) -> Result<&Principal, ApiError> {
+        self.principal
+            .as_ref()
+            .ok_or_else(|| ApiError::Forbidden(NOT_AUTHENTICATED.into()))
+    }
+}
+
+/// A successful API answer.
+#[derive(Debug)]
+pub struct Reply {
+    status: StatusCode,
+    body: String,
+    link: Option<String>,
+    location: Option<String>,
+}
+
+impl Reply {
+    /// 200 with a JSON body.
+    pub fn ok(body: String) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            body,
+            link: None,
+            location: None,
+        }
+    }
+
+    /// 201 with the object and its location.
+    pub fn created(body: String, location: String) -> Reply {
+        Reply {
+            status: StatusCode::CREATED,
+            body,
+            link: None,
+            location: Some(location),
+        }
+    }
+
+    /// 204 without a body.
+    pub fn no_content() -> Reply {
+        Reply {
+            status: StatusCode::NO_CONTENT,
+            body: String::new(),
+            link: None,
+            location: None,
+        }
+    }
+}
+
+/// Renders a page of a list as a bare JSON array with the `Link` header.
+pub fn list_reply<T>(
+    ctx: &Ctx,
+    listed: Option<Listed<T>>,
+    mut render: impl FnMut(&mut Json, &T),
+) -> Result<Reply, ApiError> {
+    let listed = listed.ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let mut json = Json::new();
+    json.begin_array(None);
+    for item in &listed.items {
+        render(&mut json, item);
+    }
+    json.end_array();
+    let mut reply = Reply::ok(json.finish());
+    reply.link = Some(links::header(ctx, &listed));
+    Ok(reply)
+}
+
+/// Which resource a path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Index,
+    Projects,
+    Project(String),
+    Users,
+    User(i64),
+    People,
+    Person(i64),
+    Patches,
+    Patch(i64),
+    PatchChecks(i64),
+    PatchCheck(i64, i64),
+    PatchComments(i64),
+    PatchComment(i64, i64),
+    Covers,
+    Cover(i64),
+    CoverComments(i64),
+    CoverComment(i64, i64),
+    SeriesList,
+    Series(i64),
+    Bundles,
+    Bundle(i64),
+    Events,
+}
+
+impl Route {
+    fn parse(segments: &[&str]) -> Option<Route> {
+        let id = |s: &str| -> Option<i64> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        Some(match segments {
+            [] => Route::Index,
+            ["projects"] => Route::Projects,
+            ["projects", p] if !p.is_empty() => Route::Project((*p).to_string()),
+            ["users"] => Route::Users,
+            ["users", u] => Route::User(id(u)?),
+            ["people"] => Route::People,
+            ["people", p] => Route::Person(id(p)?),
+            ["patches"] => Route::Patches,
+            ["patches", p] => Route::Patch(id(p)?),
+            ["patches", p, "checks"] => Route::PatchChecks(id(p)?),
+            ["patches", p, "checks", c] => Route::PatchCheck(id(p)?, id(c)?),
+            ["patches", p, "comments"] => Route::PatchComments(id(p)?),
+            ["patches", p, "comments", c] => Route::PatchComment(id(p)?, id(c)?),
+            ["covers"] => Route::Covers,
+            ["covers", c] => Route::Cover(id(c)?),
+            ["covers", c, "comments"] => Route::CoverComments(id(c)?),
+            ["covers", c, "comments", x] => Route::CoverComment(id(c)?, id(x)?),
+            ["series"] => Route::SeriesList,
+            ["series", s] => Route::Series(id(s)?),
+            ["bundles"] => Route::Bundles,
+            ["bundles", b] => Route::Bundle(id(b)?),
+            ["events"] => Route::Events,
+            _ => return None,
+        })
+    }
+
+    /// The first version that routes it.
+    fn since(&self) -> u8 {
+        match self {
+            Route::PatchComments(_) | Route::CoverComments(_) => 1,
+            Route::PatchComment(..) | Route::CoverComment(..) => 3,
+            _ => 0,
+        }
+    }
+
+    /// The methods the view implements (not narrowed by version or rights).
+    fn allow(&self) -> &'static str {
+        match self {
+            Route::Project(_) | Route::User(_) | Route::Patch(_) => {
+                "GET, PUT, PATCH, HEAD, OPTIONS"
+            }
+            Route::PatchComment(..) | Route::CoverComment(..) => "GET, PUT, PATCH, HEAD, OPTIONS",
+            Route::PatchChecks(_) | Route::Bundles => "GET, POST, HEAD, OPTIONS",
+            Route::Bundle(_) => "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
+            _ => "GET, HEAD, OPTIONS",
+        }
+    }
+
+    /// Name and description for OPTIONS.
+    fn describe(&self) -> (&'static str, &'static str) {
+        match self {
+            Route::Index => ("Index", ""),
+            Route::Projects => ("Project List", "List projects."),
+            Route::Project(_) => ("Project Detail", "Show a project."),
+            Route::Users => ("User List", "List users."),
+            Route::User(_) => ("User Detail", "Show a user."),
+            Route::People => ("Person List", "List people."),
+            Route::Person(_) => ("Person Detail", "Show a person."),
+            Route::Patches => ("Patch List", "List patches."),
+            Route::Patch(_) => ("Patch Detail", "Show a patch."),
+            Route::PatchChecks(_) => ("Check List Create", "List or create checks."),
+            Route::PatchCheck(..) => ("Check Detail", "Show a check."),
+            Route::PatchComments(_) | Route::CoverComments(_) => ("Comment List", "List comments"),
+            Route::PatchComment(..) | Route::CoverComment(..) => {
+                ("Comment Detail", "Show a comment.")
+            }
+            Route::Covers => ("Cover List", "List cover letters."),
+            Route::Cover(_) => ("Cover Detail", "Show a cover letter."),
+            Route::SeriesList => ("Series List", "List series."),
+            Route::Series(_) => ("Series Detail", "Show a series."),
+            Route::Bundles => ("Bundle List Create", "List or create bundles."),
+            Route::Bundle(_) => ("Bundle Detail", "Show a bundle."),
+            Route::Events => ("Event List", "List events."),
+        }
+    }
+}
+
+/// Reads the credentials: Token, else Basic. Bad credentials are a 403
+/// even on public resources, as upstream.
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    if scheme.eq_ignore_ascii_case("token") {
+        return match app.store.authenticate_token(rest.trim()).await? {
+            Some(p) => Ok(Some(p)),
+            None => Err(ApiError::Forbidden("Invalid token.".into())),
+        };
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+            return Err(ApiError::Forbidden(
+                "Invalid basic header. Credentials not correctly base64 encoded.".into(),
+            ));
+        };
+        return match app.store.authenticate_password(user, password).await? {
+            Some(p) => Ok(Some(p)),
+            None => Err(ApiError::Forbidden("Invalid username/password.".into())),
+        };
+    }
+    Ok(None)
+}
+
+/// The external base URL: configured, else from the Host header.
+pub fn base_url(app: &App, headers: &HeaderMap) -> String {
+    if let Some(b) = &app.base_url {
+        return b.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|s| *s == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// Serves one API request; `rest` is the path after `/api/`.
+pub async fn serve(
+    app: &App,
+    method: Method,
+    rest: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let (version, segments) = match segments.first().and_then(|s| Version::parse(s)) {
+        Some(v) => (v, &segments[1..]),
+        None => (
+            Version {
+                minor: Version::LATEST,
+                explicit: false,
+            },
+            &segments[..],
+        ),
+    };
+    let route = match Route::parse(segments) {
+        Some(r) if version.at_least(r.since()) => r,
+        _ => return not_found_page(),
+    };
+    let params = Params::parse(query);
+    let format = params.last("format").map(str::to_string);
+    let html = match format.as_deref() {
+        None => wants_html(headers),
+        Some("json") => false,
+        Some("api") => true,
+        Some(_) => {
+            return finish(
+                &route,
+                Err(ApiError::NotFound("Not found.".into())),
+                false,
+                &method,
+            );
+        }
+    };
+    let ctx = Ctx {
+        base: base_url(app, headers),
+        version,
+        format,
+        principal: None,
+        params,
+        path: format!("/api/{rest}"),
+    };
+    let result = async {
+        let principal = authenticate(app, headers).await?;
+        let ctx = Ctx { principal, ..ctx };
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        dispatch(app, &ctx, &route, &method, content_type, &body).await
+    }
+    .await;
+    finish(&route, result, html, &method)
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+async fn dispatch(
+    app: &App,
+    ctx: &Ctx,
+    route: &Route,
+    method: &Method,
+    content_type: Option<&str>,
+    body: &Bytes,
+) -> Result<Reply, ApiError> {
+    let allowed = route.allow();
+    let name = method.as_str();
+    if *method == Method::OPTIONS {
+        let (title, description) = route.describe();
+        let mut j = Json::new();
+        j.begin(None)
+            .str("name", title)
+            .str("description", description);
+        j.begin_array(Some("renders"))
+            .item_str("application/json")
+            .item_str("text/html")
+            .end_array();
+        j.begin_array(Some("parses"))
+            .item_str("application/json")
+            .item_str("application/x-www-form-urlencoded")
+            .item_str("multipart/form-data")
+            .end_array();
+        j.end();
+        return Ok(Reply::ok(j.finish()));
+    }
+    let read = *method == Method::GET || *method == Method::HEAD;
+    if !read && !allowed.split(", ").any(|m| m == name) {
+        return Err(ApiError::MethodNotAllowed(name.to_string()));
+    }
+    let parse_body = || Body::parse(content_type, body);
+    match route {
+        Route::Index => Ok(index(ctx)),
+        Route::Projects => project::list(app, ctx).await,
+        Route::Project(p) if read => project::detail(app, ctx, p).await,
+        Route::Project(p) => project::update(app, ctx, p, &parse_body()?).await,
+        Route::Users => user::list(app, ctx).await,
+        Route::User(id) if read => user::detail(app, ctx, *id).await,
+        Route::User(id) => user::update(app, ctx, *id, method, &parse_body()?).await,
+        Route::People => person::list(app, ctx).await,
+        Route::Person(id) => person::detail(app, ctx, *id).await,
+        Route::Patches => patch::list(app, ctx).await,
+        Route::Patch(id) if read => patch::detail(app, ctx, *id).await,
+        Route::Patch(id) => patch::update(app, ctx, *id, method, &parse_body()?).await,
+        Route::PatchChecks(p) if read => check::list(app, ctx, *p).await,
+        Route::PatchChecks(p) => check::create(app, ctx, *p, &parse_body()?).await,
+        Route::PatchCheck(p, c) => check::detail(app, ctx, *p, *c).await,
+        Route::PatchComments(p) => {
+            comment::list(app, ctx, patchtrack_store::Parent::Patch(*p)).await
+        }
+        Route::CoverComments(c) => {
+            comment::list(app, ctx, patchtrack_store::Parent::Cover(*c)).await
+        }
+        Route::PatchComment(p, c) if read => {
+            comment::detail(app, ctx, patchtrack_store::Parent::Patch(*p), *c).await
+        }
+        Route::CoverComment(p, c) if read => {
+            comment::detail(app, ctx, patchtrack_store::Parent::Cover(*p), *c).await
+        }
+        Route::PatchComment(p, c) => {
+            let parent = patchtrack_store::Parent::Patch(*p);
+            comment::update(app, ctx, parent, *c, &parse_body()?).await
+        }
+        Route::CoverComment(p, c) => {
+            let parent = patchtrack_store::Parent::Cover(*p);
+            comment::update(app, ctx, parent, *c, &parse_body()?).await
+        }
+        Route::Covers => cover::list(app, ctx).await,
+        Route::Cover(id) => cover::detail(app, ctx, *id).await,
+        Route::SeriesList => series::list(app, ctx).await,
+        Route::Series(id) => series::detail(app, ctx, *id).await,
+        Route::Bundles if read => bundle::list(app, ctx).await,
+        Route::Bundles => bundle::create(app, ctx, &parse_body()?).await,
+        Route::Bundle(id) if read => bundle::detail(app, ctx, *id).await,
+        Route::Bundle(id) => bundle::write(app, ctx, *id, method, &parse_body()?).await,
+        Route::Events => event::list(app, ctx).await,
+    }
+}
+
+fn index(ctx: &Ctx) -> Reply {
+    let mut j = Json::new();
+    j.begin(None);
+    for name in [
+        "projects", "users", "people", "patches", "covers", "series", "events", "bundles",
+    ] {
+        j.str(name, &ctx.api(&format!("{name}/")));
+    }
+    j.end();
+    Reply::ok(j.finish())
+}
+
+fn finish(route: &Route, result: Result<Reply, ApiError>, html: bool, method: &Method) -> Response {
+    let (status, body, link, location) = match result {
+        Ok(r) => (r.status, r.body, r.link, r.location),
+        Err(e) => {
+            if let ApiError::Internal(cause) = &e {
+                tracing::error!(%cause, "API request failed");
+            }
+            let (status, body) = e.parts();
+            (status, body, None, None)
+        }
+    };
+    let (content_type, body) = if html && status != StatusCode::NO_CONTENT {
+        (
+            "text/html; charset=utf-8",
+            browsable(route, method, status, &body, link.as_deref()),
+        )
+    } else {
+        ("application/json", body)
+    };
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::ALLOW, HeaderValue::from_static(route.allow()));
+    h.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if let Some(link) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(header::LINK, link);
+    }
+    if let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(header::LOCATION, loc);
+    }
+    response
+}
+
+/// The `?format=api` page: the JSON shown in a page, as the browsable API
+/// does.
+fn browsable(
+    route: &Route,
+    method: &Method,
+    status: StatusCode,
+    body: &str,
+    link: Option<&str>,
+) -> String {
+    let pretty = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| body.to_string());
+    let (title, description) = route.describe();
+    let mut head = format!(
+        "HTTP {} {}\nAllow: {}\nContent-Type: application/json\nVary: Accept\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        route.allow()
+    );
+    if let Some(l) = link {
+        head.push_str(&format!("Link: {l}\n"));
+    }
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} – patchtrack REST API</title></head>\
+         <body><h1>{}</h1><p>{}</p><p>{} {}</p><pre>{}\n{}</pre></body></html>\n",
+        crate::html::escape(title),
+        crate::html::escape(title),
+        crate::html::escape(description),
+        method,
+        crate::html::escape(&route_path_hint(route)),
+        crate::html::escape(&head),
+        crate::html::escape(&pretty)
+    )
+}
+
+fn route_path_hint(route: &Route) -> String {
+    format!("{route:?}")
+}
+
+/// Django's 404 for paths no route matches.
+pub fn not_found_page() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!DOCTYPE html>\n<html><head><title>Not Found</title></head><body><h1>Not Found</h1>\
+         <p>The requested resource was not found on this server.</p></body></html>\n",
+    )
+        .into_response()
+}
+
+/// The empty first page (a filter that names nothing); other pages are
+/// out of range.
+pub fn empty<T>(page: patchtrack_store::Page) -> Option<Listed<T>> {
+    page.resolve(0).map(|_| Listed {
+        items: Vec::new(),
+        total: 0,
+        page: 1,
+    })
+}

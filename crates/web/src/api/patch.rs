@@ -1,0 +1,262 @@
+//! `/api/patches/`: the list clients poll, the detail they fetch, and the
+//! update maintainers (and submitters, delegates) make.
+
+use axum::http::Method;
+use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchUpdate, UpdateRefused, time};
+
+use super::embed::Embed;
+use super::params::Invalid;
+use super::{Body, Ctx, Input, Reply, list_reply};
+use crate::App;
+use crate::error::{ApiError, NO_PERMISSION};
+use crate::json::Json;
+use crate::urls;
+
+const ORDER: [(&str, PatchOrder); 8] = [
+    ("id", PatchOrder::Id),
+    ("name", PatchOrder::Name),
+    ("project", PatchOrder::Project),
+    ("date", PatchOrder::Date),
+    ("state", PatchOrder::State),
+    ("archived", PatchOrder::Archived),
+    ("submitter", PatchOrder::Submitter),
+    ("delegate", PatchOrder::Delegate),
+];
+
+/// Writes a patch: the list form, plus headers, content, diff and
+/// prefixes for the detail.
+pub fn render(e: &Embed<'_>, j: &mut Json, p: &Patch) {
+    let ctx = e.ctx;
+    let v = ctx.version;
+    let linkname = e.linkname(p.project_id);
+    let web = urls::patch(linkname, &p.msgid);
+    j.begin(None)
+        .int("id", p.id)
+        .str("url", &ctx.api(&format!("patches/{}/", p.id)));
+    if v.at_least(1) {
+        j.str("web_url", &ctx.web(&web));
+    }
+    e.project(j, Some("project"), p.project_id);
+    j.str("msgid", &p.msgid);
+    if v.at_least(2) {
+        j.opt_str(
+            "list_archive_url",
+            e.archive_url(p.project_id, &p.msgid).as_deref(),
+        );
+    }
+    j.str("date", &time::iso(p.date))
+        .str("name", &p.name)
+        .opt_str("commit_ref", p.commit_ref.as_deref())
+        .opt_str("pull_url", p.pull_url.as_deref())
+        .str("state", &p.state)
+        .bool("archived", p.archived)
+        .opt_str("hash", p.hash.as_deref());
+    e.person(j, Some("submitter"), &p.submitter);
+    e.user(j, Some("delegate"), p.delegate.as_ref());
+    j.str("mbox", &ctx.web(&format!("{web}mbox/")));
+    j.begin_array(Some("series"));
+    if let Some(s) = &p.series {
+        e.series(j, None, s);
+    }
+    j.end_array();
+    if v.at_least(1) {
+        j.str(
+            "comments",
+            &ctx.api_bare(&format!("patches/{}/comments/", p.id)),
+        );
+    }
+    j.str("check", p.check.label()).str(
+        "checks",
+        &ctx.api_bare(&format!("patches/{}/checks/", p.id)),
+    );
+    j.begin(Some("tags")).end();
+    if v.at_least(2) {
+        j.begin_array(Some("related"));
+        for r in &p.related {
+            e.patch(j, None, r);
+        }
+        j.end_array();
+    }
+    if let Some(body) = &p.body {
+        e.headers(j, "headers", &body.headers);
+        j.opt_str("content", body.content.as_deref())
+            .opt_str("diff", body.diff.as_deref());
+        j.begin_array(Some("prefixes"));
+        for prefix in patchtrack_mail::subject::clean_subject(&p.name, &[]).prefixes {
+            j.item_str(&prefix);
+        }
+        j.end_array();
+    }
+    j.end();
+}
+
+fn filter(ctx: &Ctx) -> Result<PatchFilter, Invalid> {
+    let q = &ctx.params;
+    let v = ctx.version;
+    Ok(PatchFilter {
+        projects: q.lookups("project", v)?,
+        series: q.ids("series", v)?,
+        submitters: q.lookups("submitter", v)?,
+        delegates: q.lookups("delegate", v)?,
+        states: q.lookups("state", v)?,
+        archived: q.bool("archived"),
+        hash: if v.at_least(2) {
+            q.last("hash").map(str::to_string)
+        } else {
+            None
+        },
+        msgid: if v.at_least(2) {
+            q.last("msgid").map(|m| format!("<{m}>"))
+        } else {
+            None
+        },
+        dates: q.dates()?,
+        search: q.search(),
+    })
+}
+
+/// `GET /patches/`.
+pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
+    let page = ctx
+        .params
+        .page()
+        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let listed = match filter(ctx) {
+        Ok(f) => {
+            let order = ctx.params.order(&ORDER, &[(PatchOrder::Id, false)]);
+            app.store.patches(&f, &order, page).await?
+        }
+        Err(Invalid) => super::empty(page),
+    };
+    let projects = app.store.projects_by_id().await?;
+    let e = Embed {
+        ctx,
+        projects: &projects,
+    };
+    list_reply(ctx, listed, |j, p| render(&e, j, p))
+}
+
+async fn respond(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
+    let p = app
+        .store
+        .patch(id)
+        .await?
+        .ok_or_else(|| ApiError::no_match("Patch"))?;
+    let projects = app.store.projects_by_id().await?;
+    let e = Embed {
+        ctx,
+        projects: &projects,
+    };
+    let mut j = Json::new();
+    render(&e, &mut j, &p);
+    Ok(Reply::ok(j.finish()))
+}
+
+/// `GET /patches/ID/`.
+pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
+    respond(app, ctx, id).await
+}
+
+fn nullable_text(body: &Body, key: &str, max: usize) -> Result<Option<Option<String>>, ApiError> {
+    match body.get(key) {
+        None => Ok(None),
+        Some(Input::Null) => Ok(Some(None)),
+        Some(v) => {
+            let s = v
+                .as_text()
+                .ok_or_else(|| ApiError::field(key, "Not a valid string."))?;
+            if s.chars().count() > max {
+                return Err(ApiError::field(
+                    key,
+                    format!("Ensure this field has no more than {max} characters."),
+                ));
+            }
+            Ok(Some(Some(s)))
+        }
+    }
+}
+
+/// `PATCH`/`PUT /patches/ID/`.
+pub async fn update(
+    app: &App,
+    ctx: &Ctx,
+    id: i64,
+    method: &Method,
+    body: &Body,
+) -> Result<Reply, ApiError> {
+    let who = ctx.require_user()?;
+    if app.store.patch(id).await?.is_none() {
+        return Err(ApiError::no_match("Patch"));
+    }
+    if !app.store.can_edit_patch(who, id).await? {
+        return Err(ApiError::Forbidden(NO_PERMISSION.into()));
+    }
+    let put = *method == Method::PUT;
+    let mut missing = Vec::new();
+    let mut update = PatchUpdate::default();
+    match body.get("state") {
+        None if put => missing.push(("state".to_string(), "This field is required.".to_string())),
+        None => {}
+        Some(v) => {
+            let text = match v {
+                Input::Str(s) => s.clone(),
+                Input::List(_) => v.as_text().unwrap_or_default(),
+                other => {
+                    return Err(ApiError::field(
+                        "state",
+                        format!("Invalid state {}. Expected a string.", other.type_name()),
+                    ));
+                }
+            };
+            match app.store.state_for_input(&text).await? {
+                Ok(s) => update.state = Some(s),
+                Err(msg) => return Err(ApiError::field("state", msg)),
+            }
+        }
+    }
+    match body.get("delegate") {
+        None if put => {
+            missing.push((
+                "delegate".to_string(),
+                "This field is required.".to_string(),
+            ));
+        }
+        None => {}
+        Some(Input::Null) => update.delegate = Some(None),
+        Some(Input::Str(s)) if s.is_empty() => update.delegate = Some(None),
+        Some(v) => match v.as_id().filter(|_| !matches!(v, Input::Bool(_))) {
+            Some(id) => update.delegate = Some(Some(id)),
+            None => {
+                return Err(ApiError::field(
+                    "delegate",
+                    format!(
+                        "Incorrect type. Expected pk value, received {}.",
+                        v.type_name()
+                    ),
+                ));
+            }
+        },
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::Field(missing));
+    }
+    if let Some(v) = body.get("archived") {
+        update.archived = Some(
+            v.as_bool()
+                .ok_or_else(|| ApiError::field("archived", "Must be a valid boolean."))?,
+        );
+    }
+    update.commit_ref = nullable_text(body, "commit_ref", 255)?;
+    update.pull_url = nullable_text(body, "pull_url", 255)?;
+    update.related = body.id_list("related")?;
+    if put && update.related.is_none() {
+        // A PUT replaces the whole object: no `related` means none.
+        update.related = Some(Vec::new());
+    }
+    match app.store.update_patch(who, id, &update).await? {
+        Ok(()) => respond(app, ctx, id).await,
+        Err(UpdateRefused::Forbidden(msg)) => Err(ApiError::Forbidden(msg)),
+        Err(UpdateRefused::Field(f, msg)) => Err(ApiError::field(f, msg)),
+        Err(UpdateRefused::Conflict(msg)) => Err(ApiError::Conflict(msg)),
+    }
+}

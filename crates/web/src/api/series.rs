@@ -1,0 +1,119 @@
+//! `/api/series/`: read-only.
+
+use patchtrack_store::{Series, SeriesFilter, SeriesOrder, time};
+
+use super::embed::Embed;
+use super::params::Invalid;
+use super::{Ctx, Reply, list_reply};
+use crate::App;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::urls;
+
+const ORDER: [(&str, SeriesOrder); 5] = [
+    ("id", SeriesOrder::Id),
+    ("name", SeriesOrder::Name),
+    ("date", SeriesOrder::Date),
+    ("submitter", SeriesOrder::Submitter),
+    ("received_all", SeriesOrder::ReceivedAll),
+];
+
+fn render(e: &Embed<'_>, j: &mut Json, s: &Series) {
+    let ctx = e.ctx;
+    let v = ctx.version;
+    j.begin(None)
+        .int("id", s.id)
+        .str("url", &ctx.api(&format!("series/{}/", s.id)));
+    if v.at_least(1) {
+        j.str(
+            "web_url",
+            &ctx.web(&urls::series_list(e.linkname(s.project_id), s.id)),
+        );
+    }
+    e.project(j, Some("project"), s.project_id);
+    j.opt_str("name", s.name.as_deref())
+        .str("date", &time::iso(s.date));
+    e.person(j, Some("submitter"), &s.submitter);
+    j.int("version", s.version)
+        .int("total", s.total)
+        .int("received_total", s.received_total)
+        .bool("received_all", s.total <= s.received_total)
+        .str("mbox", &ctx.web(&format!("/series/{}/mbox/", s.id)));
+    match &s.cover_letter {
+        Some(c) => e.cover(j, Some("cover_letter"), c),
+        None => {
+            j.null("cover_letter");
+        }
+    }
+    j.begin_array(Some("patches"));
+    for p in &s.patches {
+        e.patch(j, None, p);
+    }
+    j.end_array();
+    let show = e
+        .projects
+        .get(&s.project_id)
+        .is_some_and(|p| p.show_dependencies);
+    if v.at_least(4) && show {
+        j.begin_array(Some("dependencies"));
+        for d in &s.dependencies {
+            j.item_str(&ctx.api(&format!("series/{d}/")));
+        }
+        j.end_array();
+        j.begin_array(Some("dependents"));
+        for d in &s.dependents {
+            j.item_str(&ctx.api(&format!("series/{d}/")));
+        }
+        j.end_array();
+    }
+    j.end();
+}
+
+fn filter(ctx: &Ctx) -> Result<SeriesFilter, Invalid> {
+    let q = &ctx.params;
+    let v = ctx.version;
+    Ok(SeriesFilter {
+        projects: q.lookups("project", v)?,
+        submitters: q.lookups("submitter", v)?,
+        dates: q.dates()?,
+        search: q.search(),
+    })
+}
+
+/// `GET /series/`.
+pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
+    let page = ctx
+        .params
+        .page()
+        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let listed = match filter(ctx) {
+        Ok(f) => {
+            let order = ctx.params.order(&ORDER, &[(SeriesOrder::Id, false)]);
+            app.store.series_list(&f, &order, page).await?
+        }
+        Err(Invalid) => super::empty(page),
+    };
+    let projects = app.store.projects_by_id().await?;
+    let e = Embed {
+        ctx,
+        projects: &projects,
+    };
+    list_reply(ctx, listed, |j, s| render(&e, j, s))
+}
+
+/// `GET /series/ID/`.
+pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
+    let s = app
+        .store
+        .series(id)
+        .await?
+        .ok_or_else(|| ApiError::no_match("Series"))?;
+    let projects = app.store.projects_by_id().await?;
+    let e = Embed {
+        ctx,
+        projects: &projects,
+    };
+    let mut j = Json::new();
+    render(&e, &mut j, &s);
+    Ok(Reply::ok(j.finish()))
+}

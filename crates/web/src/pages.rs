@@ -1,0 +1,244 @@
+//! The non-API URLs: downloads clients fetch, legacy redirects, and plain
+//! pages at every `web_url` the API hands out (the full UI comes later).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::{App, html, urls};
+
+/// The page routes.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(index))
+        .route("/project/{linkname}/", get(project))
+        .route("/project/{linkname}/list/", get(project))
+        .route("/project/{linkname}/patch/{msgid}/", get(patch_page))
+        .route("/project/{linkname}/cover/{msgid}/", get(cover_page))
+        .route("/project/{linkname}/pwclientrc/", get(pwclientrc))
+        .route("/patch/{id}/", get(legacy_patch))
+        .route("/cover/{id}/", get(legacy_cover))
+        .route("/comment/{id}/", get(legacy_comment))
+}
+
+fn page(title: &str, body: &str) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} – patchtrack</title></head>\
+             <body>{body}</body></html>\n",
+            html::escape(title)
+        ),
+    )
+        .into_response()
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        page("Not found", "<h1>Not found</h1>"),
+    )
+        .into_response()
+}
+
+fn server_error(e: &patchtrack_store::StoreError) -> Response {
+    tracing::error!(error = %e, "page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "server error").into_response()
+}
+
+async fn index(State(app): State<Arc<App>>) -> Response {
+    match app.store.projects().await {
+        Ok(projects) => {
+            let mut body = String::from("<h1>Projects</h1><ul>");
+            for p in projects {
+                body.push_str(&format!(
+                    "<li><a href=\"/project/{}/list/\">{}</a></li>",
+                    html::escape(&p.linkname),
+                    html::escape(&p.name)
+                ));
+            }
+            body.push_str("</ul>");
+            page("Projects", &body)
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn project(State(app): State<Arc<App>>, Path(linkname): Path<String>) -> Response {
+    match app.store.project_by_linkname(&linkname).await {
+        Ok(Some(p)) => page(
+            &p.name,
+            &format!(
+                "<h1>{}</h1><p>List: {}</p>",
+                html::escape(&p.name),
+                html::escape(&p.listid)
+            ),
+        ),
+        Ok(None) => not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn patch_page(
+    State(app): State<Arc<App>>,
+    Path((linkname, msgid)): Path<(String, String)>,
+) -> Response {
+    let project = match app.store.project_by_linkname(&linkname).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(&e),
+    };
+    match app
+        .store
+        .patch_by_msgid(project.id, &format!("<{msgid}>"))
+        .await
+    {
+        Ok(Some(p)) => {
+            let body = p.body.as_ref();
+            page(
+                &p.name,
+                &format!(
+                    "<h1>{}</h1><p>State: {}</p><pre>{}</pre><pre>{}</pre>",
+                    html::escape(&p.name),
+                    html::escape(&p.state),
+                    html::escape(body.and_then(|b| b.content.as_deref()).unwrap_or("")),
+                    html::escape(body.and_then(|b| b.diff.as_deref()).unwrap_or(""))
+                ),
+            )
+        }
+        Ok(None) => not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn cover_page(
+    State(app): State<Arc<App>>,
+    Path((linkname, msgid)): Path<(String, String)>,
+) -> Response {
+    let project = match app.store.project_by_linkname(&linkname).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(&e),
+    };
+    match app
+        .store
+        .cover_by_msgid(project.id, &format!("<{msgid}>"))
+        .await
+    {
+        Ok(Some(c)) => page(
+            &c.name,
+            &format!(
+                "<h1>{}</h1><pre>{}</pre>",
+                html::escape(&c.name),
+                html::escape(
+                    c.body
+                        .as_ref()
+                        .and_then(|b| b.content.as_deref())
+                        .unwrap_or("")
+                )
+            ),
+        ),
+        Ok(None) => not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn pwclientrc(
+    State(app): State<Arc<App>>,
+    Path(linkname): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match app.store.project_by_linkname(&linkname).await {
+        Ok(Some(p)) => {
+            let base = crate::api::base_url(&app, &headers);
+            let body = format!(
+                "# Sample .pwclientrc file for the {link} project,\n\
+                 # downloaded from {base}/\n\
+                 #\n\
+                 # To use it, copy it to ~/.pwclientrc and set your credentials.\n\
+                 [options]\n\
+                 default={link}\n\
+                 \n\
+                 [{link}]\n\
+                 backend = rest\n\
+                 url = {base}/api/\n\
+                 # token = <your API token>\n",
+                link = p.linkname
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "text/plain"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=.pwclientrc",
+                    ),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Ok(None) => not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn legacy_patch(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    match app.store.patch(id).await {
+        Ok(Some(p)) => {
+            let projects = match app.store.projects_by_id().await {
+                Ok(p) => p,
+                Err(e) => return server_error(&e),
+            };
+            let link = projects.get(&p.project_id).map_or("", |p| &p.linkname);
+            found(&urls::patch(link, &p.msgid))
+        }
+        Ok(None) => not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn legacy_cover(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    match app.store.cover(id).await {
+        Ok(Some(c)) => {
+            let projects = match app.store.projects_by_id().await {
+                Ok(p) => p,
+                Err(e) => return server_error(&e),
+            };
+            let link = projects.get(&c.project_id).map_or("", |p| &p.linkname);
+            found(&urls::cover(link, &c.msgid))
+        }
+        Ok(None) => not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn legacy_comment(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    match app.store.comment_parent(id).await {
+        Ok(Some(patchtrack_store::Parent::Patch(p))) => found(&format!("/patch/{p}/#comment-{id}")),
+        Ok(Some(patchtrack_store::Parent::Cover(c))) => found(&format!("/cover/{c}/#comment-{id}")),
+        Ok(None) => not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+/// A 302 to `location`, as Django's redirects are.
+fn found(location: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}

@@ -1,0 +1,103 @@
+//! Web URLs of submissions, series and bundles, shared by the API (which
+//! returns them) and the pages (which serve them), and the stored header
+//! block read back into names and values.
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+/// The message-id without its angle brackets.
+pub fn bare_msgid(msgid: &str) -> &str {
+    let m = msgid.trim();
+    let m = m.strip_prefix('<').unwrap_or(m);
+    m.strip_suffix('>').unwrap_or(m)
+}
+
+/// A message-id as a URL segment: brackets stripped, only `/` encoded
+/// (Patchwork leaves `@` and the rest alone).
+pub fn msgid_segment(msgid: &str) -> String {
+    bare_msgid(msgid).replace('/', "%2F")
+}
+
+/// `/project/LINK/patch/MSGID/`.
+pub fn patch(linkname: &str, msgid: &str) -> String {
+    format!("/project/{linkname}/patch/{}/", msgid_segment(msgid))
+}
+
+/// `/project/LINK/cover/MSGID/`.
+pub fn cover(linkname: &str, msgid: &str) -> String {
+    format!("/project/{linkname}/cover/{}/", msgid_segment(msgid))
+}
+
+/// `/project/LINK/list/?series=ID`.
+pub fn series_list(linkname: &str, id: i64) -> String {
+    format!("/project/{linkname}/list/?series={id}")
+}
+
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+
+/// `/bundle/OWNER/NAME/`.
+pub fn bundle(owner: &str, name: &str) -> String {
+    format!(
+        "/bundle/{}/{}/",
+        utf8_percent_encode(owner, SEGMENT),
+        utf8_percent_encode(name, SEGMENT)
+    )
+}
+
+/// The stored header block (`Name: value` lines, continuation lines
+/// starting with white space) as (name, value) pairs in order.
+pub fn split_headers(stored: &str) -> Vec<(&str, String)> {
+    let mut out: Vec<(&str, String)> = Vec::new();
+    for line in stored.split('\n') {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = out.last_mut() {
+                v.push('\n');
+                v.push_str(line);
+            }
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, value)) => {
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                out.push((name, value.to_string()));
+            }
+            None if !line.is_empty() => out.push((line, String::new())),
+            None => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msgids() {
+        assert_eq!(msgid_segment("<a/b@c>"), "a%2Fb@c");
+        assert_eq!(patch("p", "<x@y>"), "/project/p/patch/x@y/");
+    }
+
+    #[test]
+    fn headers_fold() {
+        let h = split_headers("A: 1\nB: x;\n\ty\nA: 2");
+        assert_eq!(
+            h,
+            vec![
+                ("A", "1".to_string()),
+                ("B", "x;\n\ty".to_string()),
+                ("A", "2".to_string())
+            ]
+        );
+    }
+}
