@@ -16,6 +16,7 @@ pub mod address;
 pub mod charset;
 pub mod date;
 pub mod encoded_word;
+pub mod export;
 pub mod hash;
 pub mod headers;
 pub mod maildir;

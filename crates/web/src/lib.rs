@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod download;
 mod error;
 mod html;
 pub mod json;
@@ -42,6 +43,7 @@ pub fn router(app: App) -> Router {
         .route("/api/", axum::routing::any(api_root))
         .route("/api/{*rest}", axum::routing::any(api_rest))
         .merge(pages::routes())
+        .merge(download::routes())
         .with_state(app)
 }
 

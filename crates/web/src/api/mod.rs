@@ -293,7 +293,10 @@ impl Route {
 
 /// Reads the credentials: Token, else Basic. Bad credentials are a 403
 /// even on public resources, as upstream.
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
+pub(crate) async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, ApiError> {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

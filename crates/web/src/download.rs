@@ -1,0 +1,329 @@
+//! Downloads: patch, cover, series and bundle mboxes and the raw diff,
+//! with Patchwork's content types and unquoted `Content-Disposition`
+//! file names (git-pw saves under that name; pwclient strips `.patch`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use patchtrack_mail::export::{self, Submission};
+use patchtrack_store::{Parent, Patch, Project, Store, StoreError, time};
+
+use crate::App;
+use crate::api::params::Params;
+
+/// The download routes.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/project/{linkname}/patch/{msgid}/mbox/", get(patch_mbox))
+        .route("/project/{linkname}/patch/{msgid}/raw/", get(patch_raw))
+        .route("/project/{linkname}/cover/{msgid}/mbox/", get(cover_mbox))
+        .route("/series/{id}/mbox/", get(series_mbox))
+        .route("/bundle/{owner}/{name}/mbox/", get(bundle_mbox))
+        .route("/patch/{id}/mbox/", get(legacy_patch_mbox))
+        .route("/patch/{id}/raw/", get(legacy_patch_raw))
+        .route("/cover/{id}/mbox/", get(legacy_cover_mbox))
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not found\n").into_response()
+}
+
+fn failed(e: &StoreError) -> Response {
+    tracing::error!(error = %e, "download failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "server error\n").into_response()
+}
+
+fn attachment(content_type: &'static str, filename: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename={filename}"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// (`ctime`, RFC 2822) forms of a stored date.
+fn date_forms(t: time::Micros) -> (String, String) {
+    let [y, mo, d, h, mi, s, wd] = time::parts(t);
+    let day = DAYS[usize::try_from(wd).unwrap_or(0) % 7];
+    let month = MONTHS[usize::try_from(mo - 1).unwrap_or(0) % 12];
+    (
+        format!("{day} {month} {d:>2} {h:02}:{mi:02}:{s:02} {y}"),
+        format!("{day}, {d:02} {month} {y} {h:02}:{mi:02}:{s:02} -0000"),
+    )
+}
+
+/// The mbox message of one patch (with its comments' trailers).
+async fn patch_message(store: &Store, project: &Project, p: &Patch) -> Result<String, StoreError> {
+    let comments = store.all_comments(Parent::Patch(p.id)).await?;
+    let body = p.body.as_ref();
+    let (ctime, rfc2822) = date_forms(p.date);
+    Ok(export::mbox(&Submission {
+        id: p.id,
+        headers: body.map_or("", |b| b.headers.as_str()),
+        content: body.and_then(|b| b.content.as_deref()),
+        diff: body.and_then(|b| b.diff.as_deref()),
+        submitter_name: p.submitter.name.as_deref(),
+        submitter_email: &p.submitter.email,
+        delegate_email: p.delegate.as_ref().map(|d| d.email.as_str()),
+        list_email: &project.listemail,
+        comments: comments
+            .iter()
+            .filter_map(|c| c.content.as_deref())
+            .collect(),
+        ctime,
+        rfc2822,
+    }))
+}
+
+async fn project_patch(
+    app: &App,
+    linkname: &str,
+    msgid: &str,
+) -> Result<Option<(Project, Patch)>, StoreError> {
+    let Some(project) = app.store.project_by_linkname(linkname).await? else {
+        return Ok(None);
+    };
+    let patch = app
+        .store
+        .patch_by_msgid(project.id, &format!("<{msgid}>"))
+        .await?;
+    Ok(patch.map(|p| (project, p)))
+}
+
+async fn patch_mbox(
+    State(app): State<Arc<App>>,
+    Path((linkname, msgid)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let (project, patch) = match project_patch(&app, &linkname, &msgid).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let params = Params::parse(uri.query());
+    let mut patches = vec![patch.clone()];
+    if let Some(wanted) = params.last("series") {
+        let Some(series) = &patch.series else {
+            return not_found();
+        };
+        if wanted != "*" && wanted.parse::<i64>().ok() != Some(series.id) {
+            return not_found();
+        }
+        // The patch and every patch with a lower number, in number order.
+        match app.store.series_patch_ids(series.id).await {
+            Ok(ids) => {
+                patches.clear();
+                for id in ids {
+                    match app.store.patch(id).await {
+                        Ok(Some(p)) if p.number <= patch.number => patches.push(p),
+                        Ok(_) => {}
+                        Err(e) => return failed(&e),
+                    }
+                }
+            }
+            Err(e) => return failed(&e),
+        }
+    }
+    let mut messages = Vec::with_capacity(patches.len());
+    for p in &patches {
+        match patch_message(&app.store, &project, p).await {
+            Ok(m) => messages.push(m),
+            Err(e) => return failed(&e),
+        }
+    }
+    attachment(
+        "text/plain; charset=utf-8",
+        &format!("{}.patch", export::filename(&patch.name)),
+        messages.join("\n"),
+    )
+}
+
+async fn patch_raw(
+    State(app): State<Arc<App>>,
+    Path((linkname, msgid)): Path<(String, String)>,
+) -> Response {
+    match project_patch(&app, &linkname, &msgid).await {
+        Ok(Some((_, p))) => attachment(
+            "text/x-patch",
+            &format!("{}.diff", export::filename(&p.name)),
+            p.body.and_then(|b| b.diff).unwrap_or_default(),
+        ),
+        Ok(None) => not_found(),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn cover_mbox(
+    State(app): State<Arc<App>>,
+    Path((linkname, msgid)): Path<(String, String)>,
+) -> Response {
+    let project = match app.store.project_by_linkname(&linkname).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let cover = match app
+        .store
+        .cover_by_msgid(project.id, &format!("<{msgid}>"))
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let comments = match app.store.all_comments(Parent::Cover(cover.id)).await {
+        Ok(c) => c,
+        Err(e) => return failed(&e),
+    };
+    let body = cover.body.as_ref();
+    let (ctime, rfc2822) = date_forms(cover.date);
+    let text = export::mbox(&Submission {
+        id: cover.id,
+        headers: body.map_or("", |b| b.headers.as_str()),
+        content: body.and_then(|b| b.content.as_deref()),
+        diff: None,
+        submitter_name: cover.submitter.name.as_deref(),
+        submitter_email: &cover.submitter.email,
+        delegate_email: None,
+        list_email: &project.listemail,
+        comments: comments
+            .iter()
+            .filter_map(|c| c.content.as_deref())
+            .collect(),
+        ctime,
+        rfc2822,
+    });
+    attachment(
+        "text/plain",
+        &format!("{}.mbox", export::filename(&cover.name)),
+        text,
+    )
+}
+
+/// Every patch of `ids` as mbox messages joined by a newline.
+async fn patches_mbox(app: &App, ids: &[i64]) -> Result<String, StoreError> {
+    let projects = app.store.projects_by_id().await?;
+    let mut messages = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(p) = app.store.patch(*id).await?
+            && let Some(project) = projects.get(&p.project_id)
+        {
+            messages.push(patch_message(&app.store, project, &p).await?);
+        }
+    }
+    Ok(messages.join("\n"))
+}
+
+async fn series_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let series = match app.store.series(id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let ids = match app.store.series_patch_ids(id).await {
+        Ok(ids) => ids,
+        Err(e) => return failed(&e),
+    };
+    let name = series
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("Untitled series #{id}"));
+    match patches_mbox(&app, &ids).await {
+        Ok(text) => attachment(
+            "text/plain",
+            &format!("{}.patch", export::filename(&name)),
+            text,
+        ),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn bundle_mbox(
+    State(app): State<Arc<App>>,
+    Path((owner, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let viewer = match crate::api::authenticate(&app, &headers).await {
+        Ok(p) => p.map(|p| p.user.id),
+        Err(_) => None,
+    };
+    let bundle = match app.store.bundle_by_name(&owner, &name, viewer).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    match patches_mbox(&app, &bundle.order).await {
+        Ok(text) => attachment(
+            "text/plain",
+            &format!("bundle-{}-{}.mbox", bundle.id, bundle.name),
+            text,
+        ),
+        Err(e) => failed(&e),
+    }
+}
+
+fn found(location: String) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+async fn legacy_patch_target(app: &App, id: &str, suffix: &str) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let projects = match app.store.projects_by_id().await {
+        Ok(p) => p,
+        Err(e) => return failed(&e),
+    };
+    match app.store.patch(id).await {
+        Ok(Some(p)) => {
+            let link = projects.get(&p.project_id).map_or("", |p| &p.linkname);
+            found(format!("{}{suffix}", crate::urls::patch(link, &p.msgid)))
+        }
+        Ok(None) => not_found(),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn legacy_patch_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    legacy_patch_target(&app, &id, "mbox/").await
+}
+
+async fn legacy_patch_raw(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    legacy_patch_target(&app, &id, "raw/").await
+}
+
+async fn legacy_cover_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let projects = match app.store.projects_by_id().await {
+        Ok(p) => p,
+        Err(e) => return failed(&e),
+    };
+    match app.store.cover(id).await {
+        Ok(Some(c)) => {
+            let link = projects.get(&c.project_id).map_or("", |p| &p.linkname);
+            found(format!("{}mbox/", crate::urls::cover(link, &c.msgid)))
+        }
+        Ok(None) => not_found(),
+        Err(e) => failed(&e),
+    }
+}
