@@ -71,7 +71,14 @@ struct ServeArgs {
     /// Host header).
     #[arg(long)]
     base_url: Option<String>,
+    /// On a database without projects, add the `qemu-devel` project and
+    /// its sample patch, so there is something to look at.
+    #[arg(long)]
+    demo: bool,
 }
+
+/// The sample patch `serve --demo` loads (a real QEMU patch).
+const DEMO_MAIL: &[u8] = include_bytes!("../../../testdata/seed/seed-qemu-patch.mbox");
 
 async fn open(url: &str) -> anyhow::Result<Store> {
     let store = Store::connect(url).await?;
@@ -119,6 +126,21 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
 
 async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
     let store = open(database).await?;
+    if args.demo && store.projects().await?.is_empty() {
+        store
+            .add_project(&patchtrack_store::NewProject {
+                linkname: "qemu-devel".into(),
+                name: "QEMU Development".into(),
+                listid: "qemu-devel.nongnu.org".into(),
+                listemail: "qemu-devel@nongnu.org".into(),
+                ..patchtrack_store::NewProject::default()
+            })
+            .await?;
+        let outcome = store
+            .ingest(DEMO_MAIL, &patchtrack_store::IngestOptions::default())
+            .await?;
+        eprintln!("patchtrack: demo project qemu-devel added with its sample patch ({outcome:?})");
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
