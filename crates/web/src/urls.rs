@@ -2,7 +2,7 @@
 //! returns them) and the pages (which serve them), and the stored header
 //! block read back into names and values.
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The message-id without its angle brackets.
 pub fn bare_msgid(msgid: &str) -> &str {
@@ -32,18 +32,26 @@ pub fn series_list(linkname: &str, id: i64) -> String {
     format!("/project/{linkname}/list/?series={id}")
 }
 
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'%');
+/// Everything but RFC 3986's unreserved and sub-delimiter characters, `:`
+/// and `@`: what a path segment may hold unencoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
 /// `/bundle/OWNER/NAME/`.
 pub fn bundle(owner: &str, name: &str) -> String {
@@ -86,6 +94,7 @@ mod tests {
     fn msgids() {
         assert_eq!(msgid_segment("<a/b@c>"), "a%2Fb@c");
         assert_eq!(patch("p", "<x@y>"), "/project/p/patch/x@y/");
+        assert_eq!(bundle("a b", "[0/2] x"), "/bundle/a%20b/%5B0%2F2%5D%20x/");
     }
 
     #[test]
