@@ -22,19 +22,13 @@ pub(crate) struct EventRefs {
 /// The events of one mail, written together by [`Events::flush`].
 #[derive(Debug, Default)]
 pub(crate) struct Events {
-    rows: Vec<(&'static str, i64, Micros, EventRefs)>,
+    rows: Vec<(&'static str, i64, EventRefs)>,
 }
 
 impl Events {
     /// Queues one event of `category` (one of Patchwork's category strings).
-    pub(crate) fn push(
-        &mut self,
-        category: &'static str,
-        project_id: i64,
-        date: Micros,
-        refs: EventRefs,
-    ) {
-        self.rows.push((category, project_id, date, refs));
+    pub(crate) fn push(&mut self, category: &'static str, project_id: i64, refs: EventRefs) {
+        self.rows.push((category, project_id, refs));
     }
 
     /// How many events are queued (a position for [`Events::insert`]).
@@ -49,15 +43,17 @@ impl Events {
         at: usize,
         category: &'static str,
         project_id: i64,
-        date: Micros,
         refs: EventRefs,
     ) {
         self.rows
-            .insert(at.min(self.rows.len()), (category, project_id, date, refs));
+            .insert(at.min(self.rows.len()), (category, project_id, refs));
     }
 
-    /// Writes the queued events in order.
+    /// Writes the queued events in order, dated now: bots poll with
+    /// `?since=` their last poll, so an event must never be dated in the
+    /// past (a late or re-sent mail would be missed), as upstream.
     pub(crate) async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+        let date = crate::time::now();
         if self.rows.is_empty() {
             return Ok(());
         }
@@ -66,7 +62,7 @@ impl Events {
              patch_comment_id, cover_comment_id) VALUES ",
         );
         let mut args = sqlx::any::AnyArguments::default();
-        for (i, (category, project, date, refs)) in self.rows.drain(..).enumerate() {
+        for (i, (category, project, refs)) in self.rows.drain(..).enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }

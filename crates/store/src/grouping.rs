@@ -183,7 +183,6 @@ async fn create(
     events.push(
         "series-created",
         m.project_id,
-        m.date,
         EventRefs {
             series: Some(id),
             ..EventRefs::default()
@@ -318,10 +317,10 @@ async fn add_patch(
     // then for each consecutive successor it unblocks.
     let below = present.iter().filter(|(num, _)| *num < number).count() as i64;
     if below == number - 1 {
-        events.push("patch-completed", m.project_id, m.date, refs(patch_id));
+        events.push("patch-completed", m.project_id, refs(patch_id));
         let mut next = number + 1;
         while let Some(&(_, id)) = present.iter().find(|(num, _)| *num == next) {
-            events.push("patch-completed", m.project_id, m.date, refs(id));
+            events.push("patch-completed", m.project_id, refs(id));
             next += 1;
         }
     }
@@ -330,7 +329,7 @@ async fn add_patch(
             series: Some(series_id),
             ..EventRefs::default()
         };
-        events.push("series-completed", m.project_id, m.date, refs);
+        events.push("series-completed", m.project_id, refs);
     }
     Ok(())
 }

@@ -337,7 +337,7 @@ async fn create_patch(
         patch: Some(id),
         ..EventRefs::default()
     };
-    events.insert(first_event, "patch-created", project.id, date, patch_refs);
+    events.insert(first_event, "patch-created", project.id, patch_refs);
     grouping::patch_placed(tx, events, &member, &placement, id, name).await?;
     if let Some(series) = placement.series {
         grouping::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
@@ -408,7 +408,7 @@ async fn create_cover(
         cover: Some(id),
         ..EventRefs::default()
     };
-    events.push("cover-created", project.id, date, refs);
+    events.push("cover-created", project.id, refs);
     grouping::add_cover_letter(tx, series, id, name).await?;
     grouping::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
     Ok(Outcome::Cover { id })
@@ -529,7 +529,7 @@ async fn create_comment(
                 patch_comment: Some(id),
                 ..EventRefs::default()
             };
-            events.push("patch-comment-created", project.id, date, refs);
+            events.push("patch-comment-created", project.id, refs);
             Ok(Outcome::PatchComment { id, patch_id })
         }
         Parent::Cover(cover_id) => {
@@ -538,7 +538,7 @@ async fn create_comment(
                 cover_comment: Some(id),
                 ..EventRefs::default()
             };
-            events.push("cover-comment-created", project.id, date, refs);
+            events.push("cover-comment-created", project.id, refs);
             Ok(Outcome::CoverComment { id, cover_id })
         }
     }

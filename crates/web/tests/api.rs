@@ -261,11 +261,17 @@ async fn versions_pages_and_filters() {
             "state=bogus",
             "since=garbage",
             "project=proj&project=nope",
-            "project=",
+            "submitter=",
         ] {
             let v = site.json(&format!("/api/patches?{q}"), None).await;
             assert_eq!(v, Value::Array(vec![]), "{q}");
         }
+        let everything = site.json("/api/patches/?project=", None).await;
+        assert_eq!(
+            everything.as_array().unwrap().len(),
+            n,
+            "empty project means all"
+        );
         let by_state = site
             .json(
                 "/api/patches/?state=new&state=under-review&project=PROJ",

@@ -64,10 +64,13 @@ impl Params {
         }
     }
 
-    /// An "id or name" filter. An empty value names nothing.
+    /// An "id or name" filter. An empty value names nothing, except for
+    /// `project`, where it means every project: git-pw sends `project=`
+    /// when configured for all projects (upstream answers `[]`).
     pub fn lookups(&self, key: &str, v: Version) -> Result<Vec<Lookup>, Invalid> {
         self.multi(key, v)
             .into_iter()
+            .filter(|s| key != "project" || !s.trim().is_empty())
             .map(|s| {
                 if s.trim().is_empty() {
                     Err(Invalid)
