@@ -1,8 +1,6 @@
 //! Checks: results that CI systems post on a patch, and the aggregate
 //! state a patch shows (newest result per user and context counts).
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
 use crate::db::Store;
@@ -141,31 +139,6 @@ pub struct NewCheck {
     pub context: String,
 }
 
-/// The aggregate over the newest check of each (user, context): fail over
-/// warning over pending over success; pending when there is none.
-pub fn aggregate(checks: impl IntoIterator<Item = (i64, String, CheckState)>) -> CheckState {
-    let mut any = false;
-    let (mut fail, mut warning, mut pending) = (false, false, false);
-    for (_, _, s) in checks {
-        any = true;
-        match s {
-            CheckState::Fail => fail = true,
-            CheckState::Warning => warning = true,
-            CheckState::Pending => pending = true,
-            CheckState::Success => {}
-        }
-    }
-    if !any || (pending && !fail && !warning) {
-        CheckState::Pending
-    } else if fail {
-        CheckState::Fail
-    } else if warning {
-        CheckState::Warning
-    } else {
-        CheckState::Success
-    }
-}
-
 const SELECT: &str = "SELECT c.id, c.patch_id, c.date, c.state, c.target_url, c.description, \
     c.context, u.id AS u_id, u.username AS u_username, u.first_name AS u_first_name, \
     u.last_name AS u_last_name, u.email AS u_email \
@@ -186,40 +159,6 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Check> {
 }
 
 impl Store {
-    /// The aggregate check state of each of `patch_ids` (one statement).
-    pub(crate) async fn check_states(&self, patch_ids: &[i64]) -> Result<HashMap<i64, CheckState>> {
-        let mut out = HashMap::new();
-        if patch_ids.is_empty() {
-            return Ok(out);
-        }
-        let mut sql = Sql::new(
-            "SELECT patch_id, user_id, context, state FROM check_result WHERE patch_id IN ",
-        );
-        sql.bind_list(patch_ids.iter().copied());
-        sql.push(" ORDER BY date, id");
-        // Newest per (patch, user, context): later rows overwrite.
-        let mut newest: HashMap<(i64, i64, String), CheckState> = HashMap::new();
-        for r in sql.fetch_all(&self.pool).await? {
-            newest.insert(
-                (
-                    r.try_get("patch_id")?,
-                    r.try_get("user_id")?,
-                    r.try_get("context")?,
-                ),
-                CheckState::from_db(r.try_get("state")?),
-            );
-        }
-        let mut per_patch: HashMap<i64, Vec<(i64, String, CheckState)>> = HashMap::new();
-        for ((p, u, c), s) in newest {
-            per_patch.entry(p).or_default().push((u, c, s));
-        }
-        for id in patch_ids {
-            let states = per_patch.remove(id).unwrap_or_default();
-            out.insert(*id, aggregate(states));
-        }
-        Ok(out)
-    }
-
     /// The checks of a patch.
     pub async fn checks(
         &self,
@@ -332,21 +271,5 @@ impl Store {
         self.check(patch_id, id)
             .await?
             .ok_or_else(|| StoreError::NotFound("check vanished".into()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aggregate_rules() {
-        use CheckState::*;
-        let c = |s| (1, "a".to_string(), s);
-        assert_eq!(aggregate(Vec::new()), Pending);
-        assert_eq!(aggregate(vec![c(Success)]), Success);
-        assert_eq!(aggregate(vec![c(Success), c(Pending)]), Pending);
-        assert_eq!(aggregate(vec![c(Pending), c(Warning)]), Warning);
-        assert_eq!(aggregate(vec![c(Warning), c(Fail), c(Pending)]), Fail);
     }
 }

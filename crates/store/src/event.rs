@@ -190,7 +190,9 @@ pub struct EventFilter {
     pub without_comments: bool,
 }
 
-fn event_select() -> String {
+/// The columns of an event and its payload, selected from `source` (the
+/// event rows, aliased `e`); [`event_joins`] must follow.
+fn event_select(source: &str) -> String {
     format!(
         "SELECT e.id, e.category, e.project_id, e.date, {}, {}, {}, {}, \
          ps.slug AS previous_state, cs.slug AS current_state, {}, {}, \
@@ -198,18 +200,7 @@ fn event_select() -> String {
          ch.target_url AS ch_target_url, ch.context AS ch_context, \
          pc.id AS pc_id, pc.patch_id AS pc_parent, pc.msgid AS pc_msgid, pc.date AS pc_date, \
          cc.id AS cc_id, cc.cover_id AS cc_parent, cc.msgid AS cc_msgid, cc.date AS cc_date \
-         FROM event e \
-         LEFT JOIN app_user a ON a.id = e.actor_id \
-         LEFT JOIN patch p ON p.id = e.patch_id \
-         LEFT JOIN series s ON s.id = e.series_id \
-         LEFT JOIN cover c ON c.id = e.cover_id \
-         LEFT JOIN state ps ON ps.id = e.previous_state_id \
-         LEFT JOIN state cs ON cs.id = e.current_state_id \
-         LEFT JOIN app_user pd ON pd.id = e.previous_delegate_id \
-         LEFT JOIN app_user cd ON cd.id = e.current_delegate_id \
-         LEFT JOIN check_result ch ON ch.id = e.created_check_id \
-         LEFT JOIN patch_comment pc ON pc.id = e.patch_comment_id \
-         LEFT JOIN cover_comment cc ON cc.id = e.cover_comment_id",
+         FROM {source}",
         refs::user_columns("a", "a_"),
         refs::submission_columns("p", "p_"),
         refs::series_columns("s", "s_"),
@@ -217,6 +208,21 @@ fn event_select() -> String {
         refs::user_columns("pd", "pd_"),
         refs::user_columns("cd", "cd_"),
     )
+}
+
+/// The joins of [`event_select`].
+fn event_joins() -> &'static str {
+    " LEFT JOIN app_user a ON a.id = e.actor_id \
+     LEFT JOIN patch p ON p.id = e.patch_id \
+     LEFT JOIN series s ON s.id = e.series_id \
+     LEFT JOIN cover c ON c.id = e.cover_id \
+     LEFT JOIN state ps ON ps.id = e.previous_state_id \
+     LEFT JOIN state cs ON cs.id = e.current_state_id \
+     LEFT JOIN app_user pd ON pd.id = e.previous_delegate_id \
+     LEFT JOIN app_user cd ON cd.id = e.current_delegate_id \
+     LEFT JOIN check_result ch ON ch.id = e.created_check_id \
+     LEFT JOIN patch_comment pc ON pc.id = e.patch_comment_id \
+     LEFT JOIN cover_comment cc ON cc.id = e.cover_comment_id"
 }
 
 fn event_row(r: &AnyRow) -> Result<Event> {
@@ -336,14 +342,20 @@ impl Store {
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };
-        let mut sql = Sql::new(&event_select());
-        push_where(&mut sql);
-        sql.push(if ascending {
+        // The page of events is chosen first, on the event table alone
+        // (by index), then joined with what its payloads embed.
+        let order = if ascending {
             " ORDER BY e.date ASC, e.id ASC"
         } else {
             " ORDER BY e.date DESC, e.id DESC"
-        });
+        };
+        let mut sql = Sql::new(&event_select("(SELECT e.* FROM event e"));
+        push_where(&mut sql);
+        sql.push(order);
         page.limit_offset(&mut sql, number);
+        sql.push(") e");
+        sql.push(&event_joins());
+        sql.push(order);
         let items = sql
             .fetch_all(&self.pool)
             .await?

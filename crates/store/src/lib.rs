@@ -39,7 +39,7 @@ pub mod time;
 mod user;
 
 pub use bundle::{Bundle, BundleChanges, BundleFilter, BundleOrder};
-pub use check::{Check, CheckFilter, CheckOrder, CheckState, NewCheck, aggregate};
+pub use check::{Check, CheckFilter, CheckOrder, CheckState, NewCheck};
 pub use comment::{Comment, CommentOrder, Parent};
 pub use cover::{Cover, CoverFilter, CoverOrder};
 pub use db::{Backend, DEFAULT_URL, Store};

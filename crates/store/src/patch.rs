@@ -128,10 +128,19 @@ impl PatchOrder {
     }
 }
 
+/// The aggregate check of patch `p` as a rank (NULL: no check; 1 success,
+/// 2 pending, 3 warning, 4 fail) over the newest check of each (user,
+/// context), computed in the list's own statement.
+const CHECK_RANK: &str = "(SELECT MAX(CASE c.state WHEN 3 THEN 4 WHEN 2 THEN 3 WHEN 0 THEN 2 \
+     ELSE 1 END) FROM check_result c WHERE c.patch_id = p.id AND NOT EXISTS \
+     (SELECT 1 FROM check_result n WHERE n.patch_id = c.patch_id AND n.user_id = c.user_id \
+     AND n.context = c.context AND (n.date > c.date OR (n.date = c.date AND n.id > c.id))))";
+
 fn select(body: bool) -> String {
     format!(
         "SELECT p.id, p.project_id, p.msgid, p.name, p.date, p.commit_ref, p.pull_url, \
-         st.slug AS state, p.archived, p.hash, p.number, p.related_id{}, {}, {}, {} \
+         st.slug AS state, p.archived, p.hash, p.number, p.related_id, {CHECK_RANK} AS check_rank\
+         {}, {}, {}, {} \
          FROM patch p JOIN state st ON st.id = p.state_id \
          JOIN person pe ON pe.id = p.submitter_id \
          LEFT JOIN app_user d ON d.id = p.delegate_id \
@@ -163,7 +172,12 @@ fn from_row(r: &AnyRow, body: bool) -> Result<(Patch, Option<i64>)> {
         delegate: refs::user(r, "d_")?,
         series: refs::series(r, "s_")?,
         number: r.try_get("number")?,
-        check: CheckState::Pending,
+        check: match r.try_get::<Option<i64>, _>("check_rank")? {
+            Some(4) => CheckState::Fail,
+            Some(3) => CheckState::Warning,
+            Some(1) => CheckState::Success,
+            _ => CheckState::Pending,
+        },
         related: Vec::new(),
         body: if body {
             Some(Body {
@@ -298,8 +312,8 @@ impl Store {
         Ok(self.complete(&rows, true).await?.pop())
     }
 
-    /// Rows to patches, with checks and relations loaded in one statement
-    /// each.
+    /// Rows to patches, with relations loaded in one statement (only when
+    /// a patch of the page has one).
     async fn complete(&self, rows: &[AnyRow], body: bool) -> Result<Vec<Patch>> {
         let mut patches = Vec::with_capacity(rows.len());
         let mut relations: Vec<i64> = Vec::new();
@@ -312,11 +326,8 @@ impl Store {
             relation_of.push(rel);
             patches.push(p);
         }
-        let ids: Vec<i64> = patches.iter().map(|p| p.id).collect();
-        let checks = self.check_states(&ids).await?;
         let mut members = self.relation_members(&relations).await?;
         for (p, rel) in patches.iter_mut().zip(relation_of) {
-            p.check = checks.get(&p.id).copied().unwrap_or(CheckState::Pending);
             if let Some(rel) = rel {
                 p.related = members
                     .get_mut(&rel)
