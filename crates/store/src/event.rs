@@ -354,7 +354,7 @@ impl Store {
         sql.push(order);
         page.limit_offset(&mut sql, number);
         sql.push(") e");
-        sql.push(&event_joins());
+        sql.push(event_joins());
         sql.push(order);
         let items = sql
             .fetch_all(&self.pool)
