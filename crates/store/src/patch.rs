@@ -279,11 +279,24 @@ impl Store {
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };
-        let mut sql = Sql::new(&select(false));
-        resolved.push_where(&mut sql);
+        // The page's ids are chosen first, from the patch table alone (the
+        // list index covers the usual filters and the date order), and
+        // only those rows are then joined and read: sorting every matching
+        // row with its joins cost 20 ms on 10,000 patches.
         let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        let mut sql = Sql::new(&select(false));
+        sql.push(" WHERE p.id IN (SELECT p.id FROM patch p");
+        if cols.iter().any(|(c, _)| c.starts_with("st.")) {
+            sql.push(" JOIN state st ON st.id = p.state_id");
+        }
+        if cols.iter().any(|(c, _)| c.starts_with("d.")) {
+            sql.push(" LEFT JOIN app_user d ON d.id = p.delegate_id");
+        }
+        resolved.push_where(&mut sql);
         push_order(&mut sql, &cols, "p.id");
         page.limit_offset(&mut sql, number);
+        sql.push(")");
+        push_order(&mut sql, &cols, "p.id");
         let rows = sql.fetch_all(&self.pool).await?;
         let items = self.complete(&rows, false).await?;
         Ok(Some(Listed {
