@@ -379,6 +379,18 @@ impl Store {
         Ok(self.caches.projects_by_id.put((), map))
     }
 
+    /// The project with this linkname, from the few-seconds cache that
+    /// every page and download reads (the admin commands use the
+    /// uncached [`Store::project_by_linkname`]).
+    pub async fn cached_project(&self, linkname: &str) -> Result<Option<Project>> {
+        Ok(self
+            .projects_by_id()
+            .await?
+            .values()
+            .find(|p| p.linkname == linkname)
+            .cloned())
+    }
+
     /// Patchwork's project lookup in a URL: an integer is tried as an id
     /// first, then the segment as a linkname (so numeric linknames work).
     pub async fn project_by_id_or_linkname(&self, segment: &str) -> Result<Option<Project>> {

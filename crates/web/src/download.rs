@@ -95,7 +95,7 @@ async fn project_patch(
     linkname: &str,
     msgid: &str,
 ) -> Result<Option<(Project, Patch)>, StoreError> {
-    let Some(project) = app.store.project_by_linkname(linkname).await? else {
+    let Some(project) = app.store.cached_project(linkname).await? else {
         return Ok(None);
     };
     let patch = app
@@ -172,7 +172,7 @@ async fn cover_mbox(
     State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
 ) -> Response {
-    let project = match app.store.project_by_linkname(&linkname).await {
+    let project = match app.store.cached_project(&linkname).await {
         Ok(Some(p)) => p,
         Ok(None) => return not_found(),
         Err(e) => return failed(&e),

@@ -69,7 +69,7 @@ async fn index(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn project(State(app): State<Arc<App>>, Path(linkname): Path<String>) -> Response {
-    match app.store.project_by_linkname(&linkname).await {
+    match app.store.cached_project(&linkname).await {
         Ok(Some(p)) => page(
             &p.name,
             &format!(
@@ -87,7 +87,7 @@ async fn patch_page(
     State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
 ) -> Response {
-    let project = match app.store.project_by_linkname(&linkname).await {
+    let project = match app.store.cached_project(&linkname).await {
         Ok(Some(p)) => p,
         Ok(None) => return not_found(),
         Err(e) => return server_error(&e),
@@ -119,7 +119,7 @@ async fn cover_page(
     State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
 ) -> Response {
-    let project = match app.store.project_by_linkname(&linkname).await {
+    let project = match app.store.cached_project(&linkname).await {
         Ok(Some(p)) => p,
         Ok(None) => return not_found(),
         Err(e) => return server_error(&e),
@@ -152,7 +152,7 @@ async fn pwclientrc(
     Path(linkname): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match app.store.project_by_linkname(&linkname).await {
+    match app.store.cached_project(&linkname).await {
         Ok(Some(p)) => {
             let base = crate::api::base_url(&app, &headers);
             let body = format!(
