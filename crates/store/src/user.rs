@@ -342,7 +342,7 @@ impl Store {
         Ok(out)
     }
 
-    async fn principal(&self, user_id: i64) -> Result<Option<Principal>> {
+    pub(crate) async fn principal(&self, user_id: i64) -> Result<Option<Principal>> {
         let mut sql = Sql::new(&format!(
             "SELECT {}, u.is_superuser, u.is_active FROM app_user u WHERE u.id = ",
             refs::user_columns("u", "u_")

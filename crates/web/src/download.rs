@@ -262,7 +262,7 @@ async fn bundle_mbox(
     headers: HeaderMap,
 ) -> Response {
     let viewer = match crate::api::authenticate(&app, &headers).await {
-        Ok(p) => p.map(|p| p.user.id),
+        Ok(p) => p.map(|(p, _)| p.user.id),
         Err(_) => None,
     };
     let bundle = match app.store.bundle_by_name(&owner, &name, viewer).await {

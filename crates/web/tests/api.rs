@@ -620,3 +620,82 @@ async fn downloads() {
         assert_eq!(site.call("GET", &web, None, None).await.0, StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn sessions_need_the_csrf_token_to_write() {
+    for store in common::stores().await {
+        let site = Site::new(store);
+        common::project(&site.store, "proj", "proj.example.org").await;
+        site.ingest(
+            "patchwork/series/base-cover-letter.mbox",
+            "proj.example.org",
+        )
+        .await;
+        site.user("maint", &["proj"]).await;
+        let uid = site
+            .store
+            .user_by_username("maint")
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .id;
+        let (sid, csrf) = site.store.create_session(uid).await.unwrap();
+        let request = |method: &str, uri: &str, csrf: Option<&str>, cookie: &str| {
+            let mut req = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("host", "pw.example.org")
+                .header("cookie", format!("theme=dark; sessionid={cookie}"))
+                .header("content-type", "application/json");
+            if let Some(t) = csrf {
+                req = req.header("x-csrftoken", t);
+            }
+            req.body(Body::from(if method == "GET" {
+                ""
+            } else {
+                "{\"state\":\"rfc\"}"
+            }))
+            .unwrap()
+        };
+        let send = |req: Request<Body>| async {
+            let resp = site.router.clone().oneshot(req).await.unwrap();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        };
+        assert_eq!(
+            send(request("GET", "/api/users/", None, &sid)).await.0,
+            StatusCode::OK
+        );
+        let (status, body) = send(request("PATCH", "/api/patches/1/", None, &sid)).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                "{\"detail\":\"CSRF Failed: CSRF token missing.\"}"
+            )
+        );
+        let (status, body) = send(request("PATCH", "/api/patches/1/", Some("nope"), &sid)).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                "{\"detail\":\"CSRF Failed: CSRF token incorrect.\"}"
+            )
+        );
+        let (status, body) = send(request("PATCH", "/api/patches/1/", Some(&csrf), &sid)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("\"state\":\"rfc\""));
+        // A stale or unknown session is no session at all.
+        assert_eq!(
+            send(request("GET", "/api/users/", None, "unknown")).await.0,
+            StatusCode::FORBIDDEN
+        );
+        site.store.delete_session(&sid).await.unwrap();
+        assert_eq!(
+            send(request("GET", "/api/users/", None, &sid)).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+}

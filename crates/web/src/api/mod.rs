@@ -291,12 +291,39 @@ impl Route {
     }
 }
 
-/// Reads the credentials: Token, else Basic. Bad credentials are a 403
-/// even on public resources, as upstream.
+/// How the requester proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser session; unsafe requests must echo this CSRF token.
+    Session(String),
+    /// HTTP Basic or an API token (no CSRF check, as upstream).
+    Header,
+}
+
+/// The session id in a `Cookie` header (`sessionid`, Django's name).
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix("sessionid="))
+        .find(|v| !v.is_empty())
+}
+
+/// Reads the credentials in upstream's order: the session cookie, then
+/// HTTP Basic, then `Authorization: Token`. A stale session counts as
+/// none; bad Basic or Token credentials are a 403 even on public
+/// resources, as upstream.
 pub(crate) async fn authenticate(
     app: &App,
     headers: &HeaderMap,
-) -> Result<Option<Principal>, ApiError> {
+) -> Result<Option<(Principal, Credential)>, ApiError> {
+    if let Some(id) = session_cookie(headers)
+        && let Some(s) = app.store.session(id).await?
+    {
+        return Ok(Some((s.principal, Credential::Session(s.csrf_token))));
+    }
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -306,7 +333,7 @@ pub(crate) async fn authenticate(
     let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
     if scheme.eq_ignore_ascii_case("token") {
         return match app.store.authenticate_token(rest.trim()).await? {
-            Some(p) => Ok(Some(p)),
+            Some(p) => Ok(Some((p, Credential::Header))),
             None => Err(ApiError::Forbidden("Invalid token.".into())),
         };
     }
@@ -322,11 +349,43 @@ pub(crate) async fn authenticate(
             ));
         };
         return match app.store.authenticate_password(user, password).await? {
-            Some(p) => Ok(Some(p)),
+            Some(p) => Ok(Some((p, Credential::Header))),
             None => Err(ApiError::Forbidden("Invalid username/password.".into())),
         };
     }
     Ok(None)
+}
+
+/// Django's CSRF rule for session-authenticated unsafe requests: the
+/// `X-CSRFToken` header must carry the session's token.
+fn check_csrf(
+    method: &Method,
+    credential: &Credential,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let Credential::Session(expected) = credential else {
+        return Ok(());
+    };
+    if matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
+        return Ok(());
+    }
+    match headers.get("x-csrftoken").and_then(|v| v.to_str().ok()) {
+        None => Err(ApiError::Forbidden(
+            "CSRF Failed: CSRF token missing.".into(),
+        )),
+        Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::Forbidden(
+            "CSRF Failed: CSRF token incorrect.".into(),
+        )),
+    }
+}
+
+/// Compares secrets without revealing where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The external base URL: configured, else from the Host header.
@@ -394,7 +453,13 @@ pub async fn serve(
         path: format!("/api/{rest}"),
     };
     let result = async {
-        let principal = authenticate(app, headers).await?;
+        let principal = match authenticate(app, headers).await? {
+            Some((p, credential)) => {
+                check_csrf(&method, &credential, headers)?;
+                Some(p)
+            }
+            None => None,
+        };
         let ctx = Ctx { principal, ..ctx };
         let content_type = headers
             .get(header::CONTENT_TYPE)
