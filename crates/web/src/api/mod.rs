@@ -436,12 +436,8 @@ pub async fn serve(
         Some("json") => false,
         Some("api") => true,
         Some(_) => {
-            return finish(
-                &route,
-                Err(ApiError::NotFound("Not found.".into())),
-                false,
-                &method,
-            );
+            let err = Err(ApiError::NotFound("Not found.".into()));
+            return finish(&route, err, false, &method, rest);
         }
     };
     let ctx = Ctx {
@@ -467,7 +463,7 @@ pub async fn serve(
         dispatch(app, &ctx, &route, &method, content_type, &body).await
     }
     .await;
-    finish(&route, result, html, &method)
+    finish(&route, result, html, &method, rest)
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -570,7 +566,13 @@ fn index(ctx: &Ctx) -> Reply {
     Reply::ok(j.finish())
 }
 
-fn finish(route: &Route, result: Result<Reply, ApiError>, html: bool, method: &Method) -> Response {
+fn finish(
+    route: &Route,
+    result: Result<Reply, ApiError>,
+    html: bool,
+    method: &Method,
+    rest: &str,
+) -> Response {
     let (status, body, link, location) = match result {
         Ok(r) => (r.status, r.body, r.link, r.location),
         Err(e) => {
@@ -584,7 +586,14 @@ fn finish(route: &Route, result: Result<Reply, ApiError>, html: bool, method: &M
     let (content_type, body) = if html && status != StatusCode::NO_CONTENT {
         (
             "text/html; charset=utf-8",
-            browsable(route, method, status, &body, link.as_deref()),
+            browsable(
+                route,
+                method,
+                &format!("/api/{rest}"),
+                status,
+                &body,
+                link.as_deref(),
+            ),
         )
     } else {
         ("application/json", body)
@@ -609,6 +618,7 @@ fn finish(route: &Route, result: Result<Reply, ApiError>, html: bool, method: &M
 fn browsable(
     route: &Route,
     method: &Method,
+    path: &str,
     status: StatusCode,
     body: &str,
     link: Option<&str>,
@@ -634,14 +644,10 @@ fn browsable(
         crate::html::escape(title),
         crate::html::escape(description),
         method,
-        crate::html::escape(&route_path_hint(route)),
+        crate::html::escape(path),
         crate::html::escape(&head),
         crate::html::escape(&pretty)
     )
-}
-
-fn route_path_hint(route: &Route) -> String {
-    format!("{route:?}")
 }
 
 /// Django's 404 for paths no route matches.
