@@ -75,21 +75,25 @@ async fn by_references(tx: &mut Tx, m: &Member<'_>) -> Result<Option<i64>> {
     Ok(ids.iter().find_map(|id| found.get(*id).copied()))
 }
 
-/// The (number, patch id) pairs of a series.
-async fn numbers(tx: &mut Tx, series_id: i64) -> Result<Vec<(i64, i64)>> {
-    let rows = sqlx::query("SELECT id, number FROM patch WHERE series_id = $1")
-        .bind(series_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<Option<i64>, _>("number")?.unwrap_or(0),
-                r.try_get("id")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+/// A series' name and total and the (number, patch id) pairs of its
+/// patches, in one statement.
+async fn contents(tx: &mut Tx, series_id: i64) -> Result<(Option<String>, i64, Vec<(i64, i64)>)> {
+    let rows = sqlx::query(
+        "SELECT s.name, s.total, p.id AS patch_id, p.number FROM series s \
+         LEFT JOIN patch p ON p.series_id = s.id WHERE s.id = $1",
+    )
+    .bind(series_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let (mut name, mut total, mut present) = (None, 0, Vec::with_capacity(rows.len()));
+    for r in &rows {
+        name = r.try_get("name")?;
+        total = r.try_get("total")?;
+        if let Some(id) = r.try_get::<Option<i64>, _>("patch_id")? {
+            present.push((r.try_get::<Option<i64>, _>("number")?.unwrap_or(0), id));
+        }
+    }
+    Ok((name, total, present))
 }
 
 async fn has_number(tx: &mut Tx, series_id: i64, number: i64) -> Result<bool> {
@@ -199,8 +203,9 @@ pub(crate) struct Placement {
     pub series: Option<i64>,
     /// The patch's number in it.
     pub number: i64,
-    /// `Some(total)` when the series was created for this patch.
-    fresh_total: Option<i64>,
+    /// The series' name and total as they were before this patch.
+    name: Option<String>,
+    total: i64,
     /// (number, patch id) of the patches already in the series.
     present: Vec<(i64, i64)>,
 }
@@ -225,29 +230,29 @@ pub(crate) async fn place_patch(
             found = by_markers(tx, m, x, n).await?;
         }
     }
-    let mut present = Vec::new();
+    let mut existing = None;
     if let Some(s) = found {
-        present = numbers(tx, s).await?;
-        if present.iter().any(|(num, _)| *num == x) {
-            // That number is taken: this is a new posting.
-            found = None;
-            present.clear();
+        let (name, total, present) = contents(tx, s).await?;
+        // A number already taken means a new posting.
+        if !present.iter().any(|(num, _)| *num == x) {
+            existing = Some((s, name, total, present));
         }
     }
     // A series created here has no name yet and a total of `n`.
-    let (series, fresh_total) = match found {
-        Some(s) => (s, None),
+    let (series, name, total, present) = match existing {
+        Some(e) => e,
         None => {
             let mut refs: Vec<&str> = m.refs.iter().map(String::as_str).collect();
             refs.push(m.msgid);
-            (create(tx, events, m, n, &refs).await?, Some(n))
+            (create(tx, events, m, n, &refs).await?, None, n, Vec::new())
         }
     };
     Ok(Placement {
         // A `0/N` mail with a diff is a patch in no series.
         series: (x != 0).then_some(series),
         number: x,
-        fresh_total,
+        name,
+        total,
         present,
     })
 }
@@ -270,7 +275,8 @@ pub(crate) async fn patch_placed(
         events,
         m,
         series,
-        placement.fresh_total,
+        placement.name.as_deref(),
+        placement.total,
         &placement.present,
         patch_id,
         placement.number,
@@ -285,21 +291,13 @@ async fn add_patch(
     events: &mut Events,
     m: &Member<'_>,
     series_id: i64,
-    fresh_total: Option<i64>,
+    series_name: Option<&str>,
+    total: i64,
     present: &[(i64, i64)],
     patch_id: i64,
     number: i64,
     name: &str,
 ) -> Result<()> {
-    let (series_name, total): (Option<String>, i64) = if let Some(total) = fresh_total {
-        (None, total)
-    } else {
-        let row = sqlx::query("SELECT name, total FROM series WHERE id = $1")
-            .bind(series_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        (row.try_get("name")?, row.try_get("total")?)
-    };
     if number == 1 && series_name.is_none() {
         sqlx::query("UPDATE series SET name = $1 WHERE id = $2")
             .bind(name)
