@@ -43,6 +43,13 @@ impl<K: Eq + Hash + Clone, V> TtlMap<K, V> {
         value
     }
 
+    /// Forgets the entries whose key matches.
+    pub(crate) fn remove_where(&self, mut doomed: impl FnMut(&K) -> bool) {
+        if let Ok(mut guard) = self.inner.lock() {
+            guard.retain(|k, _| !doomed(k));
+        }
+    }
+
     /// Forgets everything (after a change made through this store).
     pub(crate) fn clear(&self) {
         if let Ok(mut guard) = self.inner.lock() {
@@ -64,6 +71,9 @@ pub(crate) struct Caches {
     pub initial_state: TtlMap<(), i64>,
     /// Compiled `subject_match` patterns (`None`: not a valid regex).
     pub subject_matches: TtlMap<String, Option<regex::Regex>>,
+    /// People by (lower-case address, name), filled only from committed
+    /// mails so that a rolled-back insert is never reused.
+    pub people: TtlMap<(String, Option<String>), i64>,
     /// Delegation rules of a project, in matching order.
     pub rules: TtlMap<i64, Vec<(i64, String)>>,
 }

@@ -23,6 +23,9 @@ pub(crate) struct EventRefs {
 #[derive(Debug, Default)]
 pub(crate) struct Events {
     rows: Vec<(&'static str, i64, EventRefs)>,
+    /// The person the mail's author resolved to, remembered by the
+    /// ingestion once the mail's transaction commits.
+    pub submitter: Option<i64>,
 }
 
 impl Events {

@@ -158,9 +158,19 @@ impl Store {
             attempt += 1;
             let result = async {
                 let mut tx = self.begin_for_project(project.id).await?;
-                let outcome = store_mail(&mut tx, &self.caches, &project, &mail, raw).await?;
+                let (outcome, submitter) =
+                    store_mail(&mut tx, &self.caches, &project, &mail, raw).await?;
                 if outcome.is_stored() {
                     tx.commit().await?;
+                    if let (Some(id), Some(author)) = (submitter, &mail.submitter) {
+                        // One name per address in the cache: a mail under
+                        // an older name must still restore it.
+                        let key = person::cache_key(author);
+                        self.caches
+                            .people
+                            .remove_where(|(email, _)| *email == key.0);
+                        self.caches.people.put(key, id);
+                    }
                 } else {
                     tx.rollback().await?;
                 }
@@ -204,17 +214,17 @@ async fn store_mail(
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
-) -> Result<Outcome> {
+) -> Result<(Outcome, Option<i64>)> {
     let msgid = mail.msgid.as_deref().unwrap_or_default();
     if already_stored(tx, project.id, msgid).await? {
-        return Ok(Outcome::Duplicate);
+        return Ok((Outcome::Duplicate, None));
     }
     let mut events = Events::default();
     let outcome = store_new(tx, &mut events, caches, project, mail, raw).await?;
     if outcome.is_stored() {
         events.flush(tx).await?;
     }
-    Ok(outcome)
+    Ok((outcome, events.submitter))
 }
 
 async fn store_new(
@@ -245,7 +255,7 @@ async fn store_new(
             if named_cover_exists {
                 create_comment(tx, events, project, caches, mail, raw).await
             } else {
-                create_cover(tx, events, project, mail, raw).await
+                create_cover(tx, events, caches, project, mail, raw).await
             }
         }
         Kind::Comment => create_comment(tx, events, project, caches, mail, raw).await,
@@ -287,7 +297,8 @@ async fn create_patch(
         return Ok(invalid_from());
     };
     let msgid = mail.msgid.as_deref().unwrap_or_default();
-    let submitter = person::get_or_create(tx, author).await?;
+    let submitter = person::get_or_create(tx, caches, author).await?;
+    events.submitter = Some(submitter);
     let mut delegate = match &mail.patchwork.delegate {
         Some(email) => delegation::user_by_email(tx, email).await?,
         None => None,
@@ -374,6 +385,7 @@ async fn initial_state(caches: &Caches, tx: &mut Tx, requested: Option<&str>) ->
 async fn create_cover(
     tx: &mut Tx,
     events: &mut Events,
+    caches: &Caches,
     project: &Project,
     mail: &ParsedMail,
     raw: &[u8],
@@ -382,7 +394,8 @@ async fn create_cover(
         return Ok(invalid_from());
     };
     let msgid = mail.msgid.as_deref().unwrap_or_default();
-    let submitter = person::get_or_create(tx, author).await?;
+    let submitter = person::get_or_create(tx, caches, author).await?;
+    events.submitter = Some(submitter);
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let member = Member::of(project.id, mail, submitter, date);
     let total = i64::from(mail.total.unwrap_or(0));
@@ -488,7 +501,8 @@ async fn create_comment(
         Parent::Patch(p) => p,
         Parent::Cover(c) => c,
     };
-    let submitter = person::get_or_create(tx, author).await?;
+    let submitter = person::get_or_create(tx, caches, author).await?;
+    events.submitter = Some(submitter);
     let date = mail.date.map_or_else(time::now, time::from_seconds);
     let raw_id = save_raw(tx, project, msgid, raw).await?;
     let subject = mail.subject.as_deref().unwrap_or("");

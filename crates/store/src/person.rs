@@ -7,9 +7,26 @@ use patchtrack_mail::Author;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// The cache key of an author: address (lower case) and name as given.
+pub(crate) fn cache_key(author: &Author) -> (String, Option<String>) {
+    (
+        author.email.to_lowercase(),
+        author.name.clone().filter(|n| !n.is_empty()),
+    )
+}
+
 /// Finds or creates the person behind `author`; a non-empty name that
-/// differs from the stored one replaces it (the latest name wins).
-pub(crate) async fn get_or_create(tx: &mut Tx, author: &Author) -> Result<i64> {
+/// differs from the stored one replaces it (the latest name wins). An
+/// author this process stored moments ago with the same name needs no
+/// statement: most mails come from people already seen.
+pub(crate) async fn get_or_create(
+    tx: &mut Tx,
+    caches: &crate::cache::Caches,
+    author: &Author,
+) -> Result<i64> {
+    if let Some(id) = caches.people.get(&cache_key(author)) {
+        return Ok(*id);
+    }
     let lower = author.email.to_lowercase();
     let name = author.name.as_deref().filter(|n| !n.is_empty());
     // One statement either way: insert, or keep the row (and its first-seen
