@@ -22,6 +22,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// 409 with `{"detail": ...}`.
     Conflict(String),
+    /// 406: the Accept header names nothing we render.
+    NotAcceptable,
     /// 415 for this content type.
     UnsupportedMediaType(String),
     /// 404 page for routes that do not exist (Django's HTML page upstream).
@@ -83,6 +85,10 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, out)
             }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ApiError::NotAcceptable => (
+                StatusCode::NOT_ACCEPTABLE,
+                detail("Could not satisfy the request Accept header."),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 detail("A server error occurred."),

@@ -178,6 +178,14 @@ async fn seed_patch_round_trips() {
             got["url"],
             format!("http://patchwork.example.org/api/patches/{id}/")
         );
+        // An Accept header naming nothing we render is a 406.
+        let req = Request::builder()
+            .uri(format!("/api/patches/{id}/"))
+            .header("accept", "application/xml")
+            .body(Body::empty())
+            .unwrap();
+        let resp = site.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_ACCEPTABLE);
         // The browsable form answers too.
         let (status, headers, body) = site
             .call("GET", &format!("/api/patches/{id}/?format=api"), None, None)

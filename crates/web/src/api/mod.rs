@@ -431,6 +431,9 @@ pub async fn serve(
     };
     let params = Params::parse(query);
     let format = params.last("format").map(str::to_string);
+    if format.is_none() && !acceptable(headers) {
+        return finish(&route, Err(ApiError::NotAcceptable), false, &method, rest);
+    }
     let html = match format.as_deref() {
         None => wants_html(headers),
         Some("json") => false,
@@ -464,6 +467,26 @@ pub async fn serve(
     }
     .await;
     finish(&route, result, html, &method, rest)
+}
+
+/// Whether the Accept header admits JSON or the HTML page (a missing
+/// header does); anything else is a 406, as upstream.
+fn acceptable(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    accept.split(',').any(|part| {
+        let mime = part
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        matches!(
+            mime.as_str(),
+            "" | "*/*" | "application/*" | "application/json" | "text/*" | "text/html"
+        )
+    })
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
