@@ -168,11 +168,7 @@ impl Store {
         page: Page,
     ) -> Result<Option<Listed<Check>>> {
         let Some(users) = self.resolve(Kind::User, &filter.users).await? else {
-            return Ok(Some(Listed {
-                items: Vec::new(),
-                total: 0,
-                page: 1,
-            }));
+            return Ok(Listed::empty(page));
         };
         let build = |select: &str| {
             let mut sql = Sql::new(select);
@@ -191,13 +187,9 @@ impl Store {
             filter.dates.push(&mut sql, "c.date");
             sql
         };
-        let total: i64 = build("SELECT COUNT(*) AS n FROM check_result c")
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("n"))
-            .transpose()?
-            .unwrap_or(0);
-        let total = u64::try_from(total).unwrap_or(0);
+        let total = build("SELECT COUNT(*) AS n FROM check_result c")
+            .count(&self.pool)
+            .await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };

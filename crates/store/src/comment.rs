@@ -104,12 +104,37 @@ fn from_row(r: &AnyRow, patch: bool) -> Result<Comment> {
 }
 
 impl Store {
-    /// Whether the parent exists.
-    pub async fn parent_exists(&self, parent: Parent) -> Result<bool> {
+    /// The project of the parent, or None when it does not exist.
+    pub async fn parent_project(&self, parent: Parent) -> Result<Option<i64>> {
         let (_, _, table, id) = parent.tables();
-        let mut sql = Sql::new(&format!("SELECT 1 AS one FROM {table} WHERE id = "));
+        let mut sql = Sql::new(&format!("SELECT project_id FROM {table} WHERE id = "));
         sql.bind(id);
-        Ok(sql.fetch_optional(&self.pool).await?.is_some())
+        Ok(sql
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("project_id"))
+            .transpose()?)
+    }
+
+    /// The message texts of the comments of each patch, by date, in one
+    /// statement: the trailers a download appends.
+    pub async fn patch_comment_contents(
+        &self,
+        patch_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<String>>> {
+        let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        if patch_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new("SELECT patch_id, content FROM patch_comment WHERE patch_id IN ");
+        sql.bind_list(patch_ids.iter().copied())
+            .push(" AND content IS NOT NULL ORDER BY date, id");
+        for r in sql.fetch_all(&self.pool).await? {
+            out.entry(r.try_get("patch_id")?)
+                .or_default()
+                .push(r.try_get("content")?);
+        }
+        Ok(out)
     }
 
     /// One page of a patch's or cover's comments; None when the page is out
@@ -128,13 +153,7 @@ impl Store {
         };
         let mut count = Sql::new(&format!("SELECT COUNT(*) AS n FROM {table} c"));
         push_where(&mut count);
-        let total: i64 = count
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("n"))
-            .transpose()?
-            .unwrap_or(0);
-        let total = u64::try_from(total).unwrap_or(0);
+        let total = count.count(&self.pool).await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };

@@ -118,11 +118,7 @@ impl Store {
             self.resolve(Kind::Project, &filter.projects).await?,
             self.resolve(Kind::Person, &filter.submitters).await?,
         ) else {
-            return Ok(page.resolve(0).map(|_| Listed {
-                items: Vec::new(),
-                total: 0,
-                page: 1,
-            }));
+            return Ok(Listed::empty(page));
         };
         let push_where = |sql: &mut Sql| {
             sql.push(" WHERE 1 = 1");
@@ -147,13 +143,7 @@ impl Store {
         };
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM cover c");
         push_where(&mut count);
-        let total: i64 = count
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("n"))
-            .transpose()?
-            .unwrap_or(0);
-        let total = u64::try_from(total).unwrap_or(0);
+        let total = count.count(&self.pool).await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };

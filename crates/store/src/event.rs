@@ -285,20 +285,13 @@ impl Store {
         ascending: bool,
         page: Page,
     ) -> Result<Option<Listed<Event>>> {
-        let empty = |page: Page| {
-            Ok(page.resolve(0).map(|_| Listed {
-                items: Vec::new(),
-                total: 0,
-                page: 1,
-            }))
-        };
         let Some(projects) = self.resolve(Kind::Project, &filter.projects).await? else {
-            return empty(page);
+            return Ok(Listed::empty(page));
         };
         let actor = match &filter.actor {
             Some(a) => match self.resolve(Kind::User, std::slice::from_ref(a)).await? {
                 Some(ids) => ids.first().copied(),
-                None => return empty(page),
+                None => return Ok(Listed::empty(page)),
             },
             None => None,
         };
@@ -335,13 +328,7 @@ impl Store {
         };
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM event e");
         push_where(&mut count);
-        let total: i64 = count
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("n"))
-            .transpose()?
-            .unwrap_or(0);
-        let total = u64::try_from(total).unwrap_or(0);
+        let total = count.count(&self.pool).await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };

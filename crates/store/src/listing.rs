@@ -78,6 +78,18 @@ pub struct Listed<T> {
     pub page: u64,
 }
 
+impl<T> Listed<T> {
+    /// The answer for a filter that names nothing: an empty first page,
+    /// and no other page.
+    pub fn empty(page: Page) -> Option<Listed<T>> {
+        page.resolve(0).map(|_| Listed {
+            items: Vec::new(),
+            total: 0,
+            page: 1,
+        })
+    }
+}
+
 /// A date range on the listed objects' `date`: `since` inclusive, `before`
 /// exclusive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -247,18 +247,13 @@ impl Store {
         order: &[(PatchOrder, bool)],
         page: Page,
     ) -> Result<Option<Listed<Patch>>> {
-        let empty = Listed {
-            items: Vec::new(),
-            total: 0,
-            page: 1,
-        };
         let (Some(projects), Some(submitters), Some(delegates), Some(states)) = (
             self.resolve(Kind::Project, &filter.projects).await?,
             self.resolve(Kind::Person, &filter.submitters).await?,
             self.resolve(Kind::User, &filter.delegates).await?,
             self.resolve(Kind::State, &filter.states).await?,
         ) else {
-            return Ok(page.resolve(0).map(|_| empty));
+            return Ok(Listed::empty(page));
         };
         let resolved = Resolved {
             filter,
@@ -269,13 +264,7 @@ impl Store {
         };
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM patch p");
         resolved.push_where(&mut count);
-        let total: i64 = count
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("n"))
-            .transpose()?
-            .unwrap_or(0);
-        let total = u64::try_from(total).unwrap_or(0);
+        let total = count.count(&self.pool).await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };
@@ -312,6 +301,24 @@ impl Store {
         sql.push(" WHERE p.id = ").bind(id);
         let rows = sql.fetch_all(&self.pool).await?;
         Ok(self.complete(&rows, true).await?.pop())
+    }
+
+    /// Patches with their bodies, in the order of `ids` (missing ones
+    /// left out), in one statement: series and bundle downloads.
+    pub async fn patches_by_ids(&self, ids: &[i64]) -> Result<Vec<Patch>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&select(true));
+        sql.push(" WHERE p.id IN ").bind_list(ids.iter().copied());
+        let rows = sql.fetch_all(&self.pool).await?;
+        let mut by_id: HashMap<i64, Patch> = self
+            .complete(&rows, true)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// The patch of a project with this message-id (brackets included).

@@ -104,13 +104,7 @@ impl Store {
     ) -> Result<Option<Listed<Person>>> {
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM person pe WHERE 1 = 1");
         push_search(&mut count, search, &["pe.name", "pe.email"]);
-        let total: i64 = count
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("n"))
-            .transpose()?
-            .unwrap_or(0);
-        let total = u64::try_from(total).unwrap_or(0);
+        let total = count.count(&self.pool).await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };

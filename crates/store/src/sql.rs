@@ -91,6 +91,19 @@ impl Sql {
             .await?)
     }
 
+    /// Runs a `SELECT COUNT(*) AS n ...` statement and returns the count.
+    pub(crate) async fn count<'e, E>(self, executor: E) -> Result<u64>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        use sqlx::Row;
+        let n: i64 = match self.fetch_optional(executor).await? {
+            Some(row) => row.try_get("n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Runs the statement and returns how many rows it changed.
     pub(crate) async fn execute<'e, E>(self, executor: E) -> Result<u64>
     where

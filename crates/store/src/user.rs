@@ -249,13 +249,7 @@ impl Store {
         const FIELDS: [&str; 4] = ["u.username", "u.first_name", "u.last_name", "u.email"];
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM app_user u WHERE 1 = 1");
         push_search(&mut count, search, &FIELDS);
-        let total: i64 = count
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("n"))
-            .transpose()?
-            .unwrap_or(0);
-        let total = u64::try_from(total).unwrap_or(0);
+        let total = count.count(&self.pool).await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use patchtrack_mail::export::{self, Submission};
-use patchtrack_store::{Parent, Patch, Project, Store, StoreError, time};
+use patchtrack_store::{Parent, Patch, Project, StoreError, time};
 
 use crate::App;
 use crate::api::params::Params;
@@ -67,12 +67,11 @@ fn date_forms(t: time::Micros) -> (String, String) {
     )
 }
 
-/// The mbox message of one patch (with its comments' trailers).
-async fn patch_message(store: &Store, project: &Project, p: &Patch) -> Result<String, StoreError> {
-    let comments = store.all_comments(Parent::Patch(p.id)).await?;
+/// The mbox message of one patch, with its comments' trailers.
+fn patch_message(project: &Project, p: &Patch, comments: &[String]) -> String {
     let body = p.body.as_ref();
     let (ctime, rfc2822) = date_forms(p.date);
-    Ok(export::mbox(&Submission {
+    export::mbox(&Submission {
         id: p.id,
         headers: body.map_or("", |b| b.headers.as_str()),
         content: body.and_then(|b| b.content.as_deref()),
@@ -81,16 +80,36 @@ async fn patch_message(store: &Store, project: &Project, p: &Patch) -> Result<St
         submitter_email: &p.submitter.email,
         delegate_email: p.delegate.as_ref().map(|d| d.email.as_str()),
         list_email: &project.listemail,
-        comments: comments
-            .iter()
-            .filter_map(|c| c.content.as_deref())
-            .collect(),
+        comments: comments.iter().map(String::as_str).collect(),
         ctime,
         rfc2822,
-    }))
+    })
 }
 
-async fn project_patch(
+/// Patches as mbox messages joined by a newline, their comments read in
+/// one statement.
+async fn patches_mbox(app: &App, patches: &[Patch]) -> Result<String, StoreError> {
+    let projects = app.store.projects_by_id().await?;
+    let ids: Vec<i64> = patches.iter().map(|p| p.id).collect();
+    let comments = app.store.patch_comment_contents(&ids).await?;
+    Ok(patches
+        .iter()
+        .filter_map(|p| {
+            let project = projects.get(&p.project_id)?;
+            let trailers = comments.get(&p.id).map_or(&[][..], Vec::as_slice);
+            Some(patch_message(project, p, trailers))
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// The patches of `ids`, in that order, as mbox messages.
+async fn ids_mbox(app: &App, ids: &[i64]) -> Result<String, StoreError> {
+    patches_mbox(app, &app.store.patches_by_ids(ids).await?).await
+}
+
+/// The project of a web URL and its patch with this message-id.
+pub(crate) async fn project_patch(
     app: &App,
     linkname: &str,
     msgid: &str,
@@ -110,8 +129,8 @@ async fn patch_mbox(
     Path((linkname, msgid)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let (project, patch) = match project_patch(&app, &linkname, &msgid).await {
-        Ok(Some(found)) => found,
+    let patch = match project_patch(&app, &linkname, &msgid).await {
+        Ok(Some((_, patch))) => patch,
         Ok(None) => return not_found(),
         Err(e) => return failed(&e),
     };
@@ -125,31 +144,26 @@ async fn patch_mbox(
             return not_found();
         }
         // The patch and every patch with a lower number, in number order.
-        match app.store.series_patch_ids(series.id).await {
-            Ok(ids) => {
-                patches.clear();
-                for id in ids {
-                    match app.store.patch(id).await {
-                        Ok(Some(p)) if p.number <= patch.number => patches.push(p),
-                        Ok(_) => {}
-                        Err(e) => return failed(&e),
-                    }
-                }
-            }
+        let ids = match app.store.series_patch_ids(series.id).await {
+            Ok(ids) => ids,
             Err(e) => return failed(&e),
-        }
-    }
-    let mut messages = Vec::with_capacity(patches.len());
-    for p in &patches {
-        match patch_message(&app.store, &project, p).await {
-            Ok(m) => messages.push(m),
+        };
+        patches = match app.store.patches_by_ids(&ids).await {
+            Ok(all) => all
+                .into_iter()
+                .filter(|p| p.number <= patch.number)
+                .collect(),
             Err(e) => return failed(&e),
-        }
+        };
     }
+    let text = match patches_mbox(&app, &patches).await {
+        Ok(text) => text,
+        Err(e) => return failed(&e),
+    };
     attachment(
         "text/plain; charset=utf-8",
         &format!("{}.patch", export::filename(&patch.name)),
-        messages.join("\n"),
+        text,
     )
 }
 
@@ -215,20 +229,6 @@ async fn cover_mbox(
     )
 }
 
-/// Every patch of `ids` as mbox messages joined by a newline.
-async fn patches_mbox(app: &App, ids: &[i64]) -> Result<String, StoreError> {
-    let projects = app.store.projects_by_id().await?;
-    let mut messages = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(p) = app.store.patch(*id).await?
-            && let Some(project) = projects.get(&p.project_id)
-        {
-            messages.push(patch_message(&app.store, project, &p).await?);
-        }
-    }
-    Ok(messages.join("\n"))
-}
-
 async fn series_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
@@ -246,7 +246,7 @@ async fn series_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res
         .name
         .clone()
         .unwrap_or_else(|| format!("Untitled series #{id}"));
-    match patches_mbox(&app, &ids).await {
+    match ids_mbox(&app, &ids).await {
         Ok(text) => attachment(
             "text/plain",
             &format!("{}.patch", export::filename(&name)),
@@ -270,7 +270,7 @@ async fn bundle_mbox(
         Ok(None) => return not_found(),
         Err(e) => return failed(&e),
     };
-    match patches_mbox(&app, &bundle.order).await {
+    match ids_mbox(&app, &bundle.order).await {
         Ok(text) => attachment(
             "text/plain",
             &format!("bundle-{}-{}.mbox", bundle.id, bundle.name),
@@ -284,7 +284,8 @@ fn found(location: String) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-async fn legacy_patch_target(app: &App, id: &str, suffix: &str) -> Response {
+/// A 302 from `/patch/ID/...` to the patch's URL plus `suffix`.
+pub(crate) async fn legacy_patch_target(app: &App, id: &str, suffix: &str) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -311,6 +312,11 @@ async fn legacy_patch_raw(State(app): State<Arc<App>>, Path(id): Path<String>) -
 }
 
 async fn legacy_cover_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    legacy_cover_target(&app, &id, "mbox/").await
+}
+
+/// A 302 from `/cover/ID/...` to the cover's URL plus `suffix`.
+pub(crate) async fn legacy_cover_target(app: &App, id: &str, suffix: &str) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -321,7 +327,7 @@ async fn legacy_cover_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) 
     match app.store.cover(id).await {
         Ok(Some(c)) => {
             let link = projects.get(&c.project_id).map_or("", |p| &p.linkname);
-            found(format!("{}mbox/", crate::urls::cover(link, &c.msgid)))
+            found(format!("{}{suffix}", crate::urls::cover(link, &c.msgid)))
         }
         Ok(None) => not_found(),
         Err(e) => failed(&e),

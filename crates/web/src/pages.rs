@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::{App, html, urls};
+use crate::{App, html};
 
 /// The page routes.
 pub fn routes() -> Router<Arc<App>> {
@@ -87,17 +87,8 @@ async fn patch_page(
     State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
 ) -> Response {
-    let project = match app.store.cached_project(&linkname).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(&e),
-    };
-    match app
-        .store
-        .patch_by_msgid(project.id, &format!("<{msgid}>"))
-        .await
-    {
-        Ok(Some(p)) => {
+    match crate::download::project_patch(&app, &linkname, &msgid).await {
+        Ok(Some((_, p))) => {
             let body = p.body.as_ref();
             page(
                 &p.name,
@@ -187,39 +178,11 @@ async fn pwclientrc(
 }
 
 async fn legacy_patch(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    match app.store.patch(id).await {
-        Ok(Some(p)) => {
-            let projects = match app.store.projects_by_id().await {
-                Ok(p) => p,
-                Err(e) => return server_error(&e),
-            };
-            let link = projects.get(&p.project_id).map_or("", |p| &p.linkname);
-            found(&urls::patch(link, &p.msgid))
-        }
-        Ok(None) => not_found(),
-        Err(e) => server_error(&e),
-    }
+    crate::download::legacy_patch_target(&app, &id, "").await
 }
 
 async fn legacy_cover(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    match app.store.cover(id).await {
-        Ok(Some(c)) => {
-            let projects = match app.store.projects_by_id().await {
-                Ok(p) => p,
-                Err(e) => return server_error(&e),
-            };
-            let link = projects.get(&c.project_id).map_or("", |p| &p.linkname);
-            found(&urls::cover(link, &c.msgid))
-        }
-        Ok(None) => not_found(),
-        Err(e) => server_error(&e),
-    }
+    crate::download::legacy_cover_target(&app, &id, "").await
 }
 
 async fn legacy_comment(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {

@@ -57,31 +57,20 @@ fn viewer(ctx: &Ctx) -> Option<i64> {
 
 /// `GET /bundles/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let listed = match filter(ctx) {
         Ok(f) => {
             let order = ctx.params.order(&ORDER, &[(BundleOrder::Id, false)]);
             app.store.bundles(viewer(ctx), &f, &order, page).await?
         }
-        Err(Invalid) => super::empty(page),
+        Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, b| render(&e, j, b))
 }
 
 async fn respond(app: &App, ctx: &Ctx, b: &Bundle, created: bool) -> Result<Reply, ApiError> {
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, b);
     Ok(if created {

@@ -53,8 +53,9 @@ fn filter(ctx: &Ctx) -> Result<CheckFilter, Invalid> {
 async fn patch_exists(app: &App, patch_id: i64) -> Result<(), ApiError> {
     if app
         .store
-        .parent_exists(patchtrack_store::Parent::Patch(patch_id))
+        .parent_project(patchtrack_store::Parent::Patch(patch_id))
         .await?
+        .is_some()
     {
         Ok(())
     } else {
@@ -65,22 +66,15 @@ async fn patch_exists(app: &App, patch_id: i64) -> Result<(), ApiError> {
 /// `GET /patches/ID/checks/`.
 pub async fn list(app: &App, ctx: &Ctx, patch_id: i64) -> Result<Reply, ApiError> {
     patch_exists(app, patch_id).await?;
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let listed = match filter(ctx) {
         Ok(f) => {
             let order = ctx.params.order(&ORDER, &[(CheckOrder::Id, false)]);
             app.store.checks(patch_id, &f, &order, page).await?
         }
-        Err(Invalid) => super::empty(page),
+        Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, c| render(&e, j, c))
 }
 
@@ -92,11 +86,7 @@ pub async fn detail(app: &App, ctx: &Ctx, patch_id: i64, id: i64) -> Result<Repl
         .check(patch_id, id)
         .await?
         .ok_or_else(|| ApiError::no_match("Check"))?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, &c);
     Ok(Reply::ok(j.finish()))
@@ -184,11 +174,7 @@ pub async fn create(app: &App, ctx: &Ctx, patch_id: i64, body: &Body) -> Result<
             },
         )
         .await?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, &check);
     Ok(Reply::created(

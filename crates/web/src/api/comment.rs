@@ -60,39 +60,27 @@ fn render(e: &Embed<'_>, j: &mut Json, c: &Comment, project_id: i64) {
 }
 
 async fn project_of(app: &App, parent: Parent) -> Result<i64, ApiError> {
-    let project = match parent {
-        Parent::Patch(id) => app.store.patch(id).await?.map(|p| p.project_id),
-        Parent::Cover(id) => app.store.cover(id).await?.map(|c| c.project_id),
-    };
-    project.ok_or_else(|| ApiError::no_match(parent_name(parent)))
+    app.store
+        .parent_project(parent)
+        .await?
+        .ok_or_else(|| ApiError::no_match(parent_name(parent)))
 }
 
 /// `GET .../comments/`.
 pub async fn list(app: &App, ctx: &Ctx, parent: Parent) -> Result<Reply, ApiError> {
     let project_id = project_of(app, parent).await?;
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let order = ctx.params.order(&ORDER, &[(CommentOrder::Id, false)]);
     let listed = app
         .store
         .comments(parent, &ctx.params.search(), &order, page)
         .await?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, c| render(&e, j, c, project_id))
 }
 
 async fn respond(app: &App, ctx: &Ctx, c: &Comment, project_id: i64) -> Result<Reply, ApiError> {
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, c, project_id);
     Ok(Reply::ok(j.finish()))

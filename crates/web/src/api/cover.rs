@@ -73,22 +73,15 @@ fn filter(ctx: &Ctx) -> Result<CoverFilter, Invalid> {
 
 /// `GET /covers/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let listed = match filter(ctx) {
         Ok(f) => {
             let order = ctx.params.order(&ORDER, &[(CoverOrder::Id, false)]);
             app.store.covers(&f, &order, page).await?
         }
-        Err(Invalid) => super::empty(page),
+        Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, c| render(&e, j, c))
 }
 
@@ -99,11 +92,7 @@ pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
         .cover(id)
         .await?
         .ok_or_else(|| ApiError::no_match("Cover"))?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, &c);
     Ok(Reply::ok(j.finish()))

@@ -2,6 +2,7 @@
 //! on its own, and the URLs they carry.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use patchtrack_store::{
     CheckRef, CommentRef, CoverRef, Parent, PatchRef, PersonRef, Project, SeriesRef, UserRef, time,
@@ -12,15 +13,23 @@ use crate::json::Json;
 use crate::urls;
 
 /// Renders embedded objects for one request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Embed<'a> {
     /// The request.
     pub ctx: &'a Ctx,
-    /// Every project by id.
-    pub projects: &'a HashMap<i64, Project>,
+    /// Every project by id (cached by the store).
+    pub projects: Arc<HashMap<i64, Project>>,
 }
 
-impl Embed<'_> {
+impl<'a> Embed<'a> {
+    /// The renderer for a request, with the project list.
+    pub async fn load(app: &crate::App, ctx: &'a Ctx) -> Result<Embed<'a>, crate::ApiError> {
+        Ok(Embed {
+            ctx,
+            projects: app.store.projects_by_id().await?,
+        })
+    }
+
     /// The linkname of a project ("" if it vanished meanwhile).
     pub fn linkname(&self, project_id: i64) -> &str {
         self.projects

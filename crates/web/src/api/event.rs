@@ -130,19 +130,12 @@ fn filter(ctx: &Ctx) -> Result<EventFilter, Invalid> {
 
 /// `GET /events/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let ascending = ctx.version.at_least(2) && ctx.params.last("order") == Some("date");
     let listed = match filter(ctx) {
         Ok(f) => app.store.events(&f, ascending, page).await?,
-        Err(Invalid) => super::empty(page),
+        Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, ev| render(&e, j, ev))
 }

@@ -112,6 +112,13 @@ impl Ctx {
         format!("{}{path}", self.base)
     }
 
+    /// The page asked for, or the 404 Patchwork gives for a bad `page`.
+    pub fn page(&self) -> Result<patchtrack_store::Page, ApiError> {
+        self.params
+            .page()
+            .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))
+    }
+
     /// The requester, or the 403 Patchwork gives anonymous clients.
     pub fn require_user(&self) -> Result<&Principal, ApiError> {
         self.principal
@@ -682,14 +689,4 @@ pub fn not_found_page() -> Response {
          <p>The requested resource was not found on this server.</p></body></html>\n",
     )
         .into_response()
-}
-
-/// The empty first page (a filter that names nothing); other pages are
-/// out of range.
-pub fn empty<T>(page: patchtrack_store::Page) -> Option<Listed<T>> {
-    page.resolve(0).map(|_| Listed {
-        items: Vec::new(),
-        total: 0,
-        page: 1,
-    })
 }

@@ -117,22 +117,15 @@ fn filter(ctx: &Ctx) -> Result<PatchFilter, Invalid> {
 
 /// `GET /patches/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let listed = match filter(ctx) {
         Ok(f) => {
             let order = ctx.params.order(&ORDER, &[(PatchOrder::Id, false)]);
             app.store.patches(&f, &order, page).await?
         }
-        Err(Invalid) => super::empty(page),
+        Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, p| render(&e, j, p))
 }
 
@@ -142,11 +135,7 @@ async fn respond(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
         .patch(id)
         .await?
         .ok_or_else(|| ApiError::no_match("Patch"))?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, &p);
     Ok(Reply::ok(j.finish()))

@@ -32,17 +32,10 @@ fn render(e: &Embed<'_>, j: &mut Json, p: &Person) {
 /// `GET /people/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_user()?;
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let order = ctx.params.order(&ORDER, &[(PersonOrder::Id, false)]);
     let listed = app.store.people(&ctx.params.search(), &order, page).await?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, p| render(&e, j, p))
 }
 
@@ -54,11 +47,7 @@ pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
         .person(id)
         .await?
         .ok_or_else(|| ApiError::no_match("Person"))?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, &p);
     Ok(Reply::ok(j.finish()))

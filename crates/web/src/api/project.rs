@@ -46,9 +46,7 @@ fn render(e: &Embed<'_>, j: &mut Json, p: &Project, maintainers: &[patchtrack_st
 
 /// `GET /projects/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let Some(page) = ctx.params.page() else {
-        return Err(ApiError::NotFound("Invalid page.".into()));
-    };
+    let page = ctx.page()?;
     let order = ctx.params.order(&ORDER, &[(ProjectOrder::Id, false)]);
     let listed = app
         .store
@@ -59,11 +57,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         .map(|l| l.items.iter().map(|p| p.id).collect())
         .unwrap_or_default();
     let maintainers = app.store.maintainers(&ids).await?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, p| {
         render(&e, j, p, maintainers.get(&p.id).map_or(&[], Vec::as_slice));
     })
@@ -78,11 +72,7 @@ async fn find(app: &App, segment: &str) -> Result<Project, ApiError> {
 
 async fn respond(app: &App, ctx: &Ctx, p: &Project) -> Result<Reply, ApiError> {
     let maintainers = app.store.maintainers(&[p.id]).await?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(
         &e,

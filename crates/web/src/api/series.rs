@@ -82,22 +82,15 @@ fn filter(ctx: &Ctx) -> Result<SeriesFilter, Invalid> {
 
 /// `GET /series/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let listed = match filter(ctx) {
         Ok(f) => {
             let order = ctx.params.order(&ORDER, &[(SeriesOrder::Id, false)]);
             app.store.series_list(&f, &order, page).await?
         }
-        Err(Invalid) => super::empty(page),
+        Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     list_reply(ctx, listed, |j, s| render(&e, j, s))
 }
 
@@ -108,11 +101,7 @@ pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
         .series(id)
         .await?
         .ok_or_else(|| ApiError::no_match("Series"))?;
-    let projects = app.store.projects_by_id().await?;
-    let e = Embed {
-        ctx,
-        projects: &projects,
-    };
+    let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, &s);
     Ok(Reply::ok(j.finish()))

@@ -36,10 +36,7 @@ fn render(ctx: &Ctx, j: &mut Json, u: &User, settings: bool) {
 /// `GET /users/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.require_user()?;
-    let page = ctx
-        .params
-        .page()
-        .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let page = ctx.page()?;
     let order = ctx.params.order(&ORDER, &[(UserOrder::Id, false)]);
     let listed = app.store.users(&ctx.params.search(), &order, page).await?;
     list_reply(ctx, listed, |j, u| render(ctx, j, u, false))
