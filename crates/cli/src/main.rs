@@ -3,6 +3,7 @@
 //! library crates.
 
 mod admin;
+mod affinity;
 mod input;
 mod mailin;
 mod parse;
@@ -92,7 +93,7 @@ async fn open_bulk(url: &str) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn run(cli: &Cli) -> anyhow::Result<()> {
+async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
     match &cli.command {
         Command::Parse(args) => parse::run(args)?,
         Command::Migrate => {
@@ -101,7 +102,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Parsemail(args) => mailin::parsemail(&open(&cli.database).await?, args).await?,
         Command::Parsearchive(args) => {
-            mailin::parsearchive(&open_bulk(&cli.database).await?, args).await?;
+            mailin::parsearchive(&open_bulk(&cli.database).await?, args, cores).await?;
         }
         Command::Reparse { linkname } => {
             let store = open(&cli.database).await?;
@@ -166,6 +167,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // An import keeps its store traffic on one core (see `affinity`),
+    // pinned before the runtime and the connection threads exist.
+    let cores = if matches!(cli.command, Command::Parsearchive(_)) {
+        affinity::pin_here()
+    } else {
+        affinity::unpinned()
+    };
     // The server uses every core; one-shot commands need one thread.
     let runtime = if matches!(cli.command, Command::Serve(_)) {
         tokio::runtime::Builder::new_multi_thread()
@@ -178,7 +186,7 @@ fn main() -> ExitCode {
     };
     let result = runtime
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run(&cli)));
+        .and_then(|rt| rt.block_on(run(&cli, &cores)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -55,9 +55,12 @@ impl Store {
     /// the WAL flush (`synchronous_commit = off`). A server crash can then
     /// lose the last few imported mails, never corrupt anything, and an
     /// archive import is re-runnable, so this is safe there; mail handed
-    /// over by an MTA (`parsemail`) keeps the default.
+    /// over by an MTA (`parsemail`) keeps the default. One connection:
+    /// mails are stored one after the other anyway, and on SQLite a single
+    /// connection keeps its page cache (another connection's commit would
+    /// invalidate it).
     pub async fn connect_bulk(url: &str) -> Result<Store> {
-        Self::open(url, 8, true).await
+        Self::open(url, 1, true).await
     }
 
     /// Connects with at most `max_connections` connections.
@@ -89,6 +92,18 @@ impl Store {
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000;",
                         )
                         .await?;
+                        if bulk {
+                            // The import's one connection keeps the indexes
+                            // it walks for every mail in memory (32 MiB,
+                            // whatever the archive's size). Checkpoints are
+                            // where the import waits (each ends in fsync):
+                            // one per 80 MiB of log instead of per 4 MiB
+                            // takes the git-list import from 4.7 to 4.4 s.
+                            conn.execute(
+                                "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 20000;",
+                            )
+                            .await?;
+                        }
                     } else if bulk {
                         conn.execute("SET synchronous_commit = off").await?;
                     }
@@ -145,6 +160,25 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Refreshes the planner's statistics of the tables ingestion reads.
+    /// An import into a new PostgreSQL database outruns autovacuum (which
+    /// looks once a minute): without statistics the planner takes
+    /// `project_id = $1` for a rare value and answers the message-id
+    /// lookups through the patch list index, reading every patch of the
+    /// project per mail. `parsearchive` calls this as the tables grow.
+    /// SQLite's planner prefers the unique index without statistics.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "ANALYZE patch, cover, patch_comment, cover_comment, series, \
+                 series_reference, person, event",
+            )
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(())
     }
 

@@ -109,7 +109,19 @@ impl Store {
     /// Stores one mail. Transient failures (lost races, a busy database)
     /// are retried; the result says what was stored or why nothing was.
     pub async fn ingest(&self, raw: &[u8], options: &IngestOptions) -> Result<Outcome> {
-        let first = parse_mail(raw, &ParseOptions::default());
+        self.ingest_parsed(raw, parse_mail(raw, &ParseOptions::default()), options)
+            .await
+    }
+
+    /// [`Store::ingest`] for a mail already parsed with the default
+    /// options, so that a bulk import can parse on another thread while
+    /// the previous mail is being stored.
+    pub async fn ingest_parsed(
+        &self,
+        raw: &[u8],
+        first: ParsedMail,
+        options: &IngestOptions,
+    ) -> Result<Outcome> {
         match first.kind {
             Kind::Invalid => {
                 return Ok(Outcome::Rejected(first.reason.unwrap_or_default()));
@@ -188,26 +200,6 @@ impl Store {
     }
 }
 
-/// Whether this message-id is already stored in the project, as anything.
-/// Checked first, so that re-importing an archive is a no-op even for mails
-/// whose classification depends on what is already stored.
-async fn already_stored(tx: &mut Tx, project_id: i64, msgid: &str) -> Result<bool> {
-    let row = sqlx::query(
-        "SELECT 1 AS one FROM patch WHERE project_id = $1 AND msgid = $2 \
-         UNION ALL SELECT 1 FROM cover WHERE project_id = $1 AND msgid = $2 \
-         UNION ALL SELECT 1 FROM patch_comment c WHERE c.msgid = $2 \
-             AND (SELECT p.project_id FROM patch p WHERE p.id = c.patch_id) = $1 \
-         UNION ALL SELECT 1 FROM cover_comment c WHERE c.msgid = $2 \
-             AND (SELECT v.project_id FROM cover v WHERE v.id = c.cover_id) = $1 \
-         LIMIT 1",
-    )
-    .bind(project_id)
-    .bind(msgid)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.is_some())
-}
-
 async fn store_mail(
     tx: &mut Tx,
     caches: &Caches,
@@ -216,11 +208,14 @@ async fn store_mail(
     raw: &[u8],
 ) -> Result<(Outcome, Option<i64>)> {
     let msgid = mail.msgid.as_deref().unwrap_or_default();
-    if already_stored(tx, project.id, msgid).await? {
+    // The original bytes go first and double as the duplicate check, so
+    // that re-importing an archive is a no-op even for mails whose
+    // classification depends on what is already stored.
+    let Some(raw_id) = save_raw(tx, project.id, msgid, raw).await? else {
         return Ok((Outcome::Duplicate, None));
-    }
+    };
     let mut events = Events::default();
-    let outcome = store_new(tx, &mut events, caches, project, mail, raw).await?;
+    let outcome = store_new(tx, &mut events, caches, project, mail, raw_id).await?;
     if outcome.is_stored() {
         events.flush(tx).await?;
     }
@@ -233,11 +228,11 @@ async fn store_new(
     caches: &Caches,
     project: &Project,
     mail: &ParsedMail,
-    raw: &[u8],
+    raw_id: i64,
 ) -> Result<Outcome> {
     match mail.kind {
         Kind::Patch | Kind::PullRequest => {
-            create_patch(tx, events, caches, project, mail, raw).await
+            create_patch(tx, events, caches, project, mail, raw_id).await
         }
         Kind::Cover => {
             let name = mail.name.as_deref().unwrap_or("");
@@ -253,12 +248,12 @@ async fn store_new(
                 .await?
                 .is_some();
             if named_cover_exists {
-                create_comment(tx, events, project, caches, mail, raw).await
+                create_comment(tx, events, project, caches, mail, raw_id).await
             } else {
-                create_cover(tx, events, caches, project, mail, raw).await
+                create_cover(tx, events, caches, project, mail, raw_id).await
             }
         }
-        Kind::Comment => create_comment(tx, events, project, caches, mail, raw).await,
+        Kind::Comment => create_comment(tx, events, project, caches, mail, raw_id).await,
         Kind::Empty | Kind::Ignored | Kind::Invalid => Ok(Outcome::Dropped(
             mail.reason
                 .clone()
@@ -271,18 +266,21 @@ fn invalid_from() -> Outcome {
     Outcome::Rejected("Invalid 'From' header".into())
 }
 
-async fn save_raw(tx: &mut Tx, project: &Project, msgid: &str, raw: &[u8]) -> Result<i64> {
+/// Stores a mail's bytes, unless this project already holds a mail with
+/// its message-id (every stored patch, cover and comment has its bytes
+/// here): then `None`, and the mail is a duplicate.
+async fn save_raw(tx: &mut Tx, project_id: i64, msgid: &str, raw: &[u8]) -> Result<Option<i64>> {
     let row = sqlx::query(
         "INSERT INTO raw_mail (project_id, msgid, received, data) VALUES ($1, $2, $3, $4) \
-         RETURNING id",
+         ON CONFLICT (project_id, msgid) DO NOTHING RETURNING id",
     )
-    .bind(project.id)
+    .bind(project_id)
     .bind(msgid)
     .bind(time::now())
     .bind(raw.to_vec())
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.try_get("id")?)
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
 async fn create_patch(
@@ -291,7 +289,7 @@ async fn create_patch(
     caches: &Caches,
     project: &Project,
     mail: &ParsedMail,
-    raw: &[u8],
+    raw_id: i64,
 ) -> Result<Outcome> {
     let Some(author) = &mail.submitter else {
         return Ok(invalid_from());
@@ -310,7 +308,6 @@ async fn create_patch(
     }
     let state = initial_state(caches, tx, mail.patchwork.state.as_deref()).await?;
     let date = mail.date.map_or_else(time::now, time::from_seconds);
-    let raw_id = save_raw(tx, project, msgid, raw).await?;
     let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
     let member = Member::of(project.id, mail, submitter, date);
     // The series comes first so that the patch is stored with it; the
@@ -388,7 +385,7 @@ async fn create_cover(
     caches: &Caches,
     project: &Project,
     mail: &ParsedMail,
-    raw: &[u8],
+    raw_id: i64,
 ) -> Result<Outcome> {
     let Some(author) = &mail.submitter else {
         return Ok(invalid_from());
@@ -400,7 +397,6 @@ async fn create_cover(
     let member = Member::of(project.id, mail, submitter, date);
     let total = i64::from(mail.total.unwrap_or(0));
     let series = grouping::series_for_cover(tx, events, &member, total).await?;
-    let raw_id = save_raw(tx, project, msgid, raw).await?;
     let name = patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);
     let row = sqlx::query(
         "INSERT INTO cover (project_id, msgid, name, date, submitter_id, headers, content, \
@@ -486,7 +482,7 @@ async fn create_comment(
     project: &Project,
     caches: &Caches,
     mail: &ParsedMail,
-    raw: &[u8],
+    raw_id: i64,
 ) -> Result<Outcome> {
     let Some(parent) = find_parent(tx, project.id, &mail.references).await? else {
         return Ok(Outcome::Dropped("a reply to nothing stored".into()));
@@ -504,7 +500,6 @@ async fn create_comment(
     let submitter = person::get_or_create(tx, caches, author).await?;
     events.submitter = Some(submitter);
     let date = mail.date.map_or_else(time::now, time::from_seconds);
-    let raw_id = save_raw(tx, project, msgid, raw).await?;
     let subject = mail.subject.as_deref().unwrap_or("");
     let (sql, addressed) = match parent {
         Parent::Patch(_) => (
