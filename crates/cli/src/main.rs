@@ -100,7 +100,13 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
             open(&cli.database).await?;
             println!("database is up to date");
         }
-        Command::Parsemail(args) => mailin::parsemail(&open(&cli.database).await?, args).await?,
+        Command::Parsemail(args) => {
+            // One mail needs one connection; a second would cost another
+            // open and schema read on SQLite, per delivered mail.
+            let store = Store::connect_with(&cli.database, 1).await?;
+            store.ensure_migrated().await?;
+            mailin::parsemail(&store, args).await?;
+        }
         Command::Parsearchive(args) => {
             mailin::parsearchive(&open_bulk(&cli.database).await?, args, cores).await?;
         }
