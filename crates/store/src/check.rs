@@ -265,3 +265,47 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("check vanished".into()))
     }
 }
+
+/// The list's S/W/F column: how many of a patch's current checks (the
+/// newest per user and context) succeeded, warned and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckCounts {
+    /// Successes.
+    pub success: i64,
+    /// Warnings.
+    pub warning: i64,
+    /// Failures.
+    pub fail: i64,
+}
+
+impl Store {
+    /// [`CheckCounts`] of a page of patches, in one statement.
+    pub async fn check_counts(
+        &self,
+        patch_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, CheckCounts>> {
+        let mut out = std::collections::HashMap::new();
+        if patch_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(
+            "SELECT c.patch_id, c.state, COUNT(*) AS n FROM check_result c \
+             WHERE NOT EXISTS (SELECT 1 FROM check_result n WHERE n.patch_id = c.patch_id \
+             AND n.user_id = c.user_id AND n.context = c.context \
+             AND (n.date > c.date OR (n.date = c.date AND n.id > c.id))) AND c.patch_id IN ",
+        );
+        sql.bind_list(patch_ids.iter().copied());
+        sql.push(" GROUP BY c.patch_id, c.state");
+        for r in sql.fetch_all(&self.pool).await? {
+            let counts: &mut CheckCounts = out.entry(r.try_get("patch_id")?).or_default();
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<i64, _>("state")? {
+                1 => counts.success += n,
+                2 => counts.warning += n,
+                3 => counts.fail += n,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}

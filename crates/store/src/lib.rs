@@ -40,7 +40,7 @@ pub mod time;
 mod user;
 
 pub use bundle::{Bundle, BundleChanges, BundleFilter, BundleOrder};
-pub use check::{Check, CheckFilter, CheckOrder, CheckState, NewCheck};
+pub use check::{Check, CheckCounts, CheckFilter, CheckOrder, CheckState, NewCheck};
 pub use comment::{Comment, CommentOrder, Parent};
 pub use cover::{Cover, CoverFilter, CoverOrder};
 pub use db::{Backend, DEFAULT_URL, Store};
@@ -55,7 +55,8 @@ pub use project::{NewProject, Project, ProjectOrder, ProjectUpdate};
 pub use refs::{CoverRef, PatchRef, PersonRef, SeriesRef, UserRef};
 pub use reparse::Reparsed;
 pub use series::{Series, SeriesFilter, SeriesOrder};
-pub use session::{SESSION_MICROS, Session};
+pub use session::{SESSION_MICROS, Session, random_hex};
 pub use state::State;
 pub use stats::{Counts, PatchStatus, SeriesSummary};
+pub use tag::Tag;
 pub use user::{NewUser, Principal, Settings, User, UserOrder, UserUpdate, hash_password};

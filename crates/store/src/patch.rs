@@ -78,6 +78,8 @@ pub struct PatchFilter {
     pub submitters: Vec<Lookup>,
     /// Delegated to one of these users.
     pub delegates: Vec<Lookup>,
+    /// Delegated to nobody (the web list's "Nobody").
+    pub no_delegate: bool,
     /// In one of these states.
     pub states: Vec<Lookup>,
     /// Archived or not.
@@ -109,6 +111,8 @@ pub enum PatchOrder {
     Archived,
     /// Submitter (person id).
     Submitter,
+    /// Submitter's name, as the web list sorts.
+    SubmitterName,
     /// Delegate username.
     Delegate,
 }
@@ -123,6 +127,9 @@ impl PatchOrder {
             PatchOrder::State => "st.ordering",
             PatchOrder::Archived => "p.archived",
             PatchOrder::Submitter => "p.submitter_id",
+            PatchOrder::SubmitterName => {
+                "(SELECT COALESCE(name, email) FROM person WHERE id = p.submitter_id)"
+            }
             PatchOrder::Delegate => "d.username",
         }
     }
@@ -220,6 +227,9 @@ impl Resolved<'_> {
         if !self.delegates.is_empty() {
             sql.push(" AND p.delegate_id IN ")
                 .bind_list(self.delegates.iter().copied());
+        }
+        if f.no_delegate {
+            sql.push(" AND p.delegate_id IS NULL");
         }
         if !self.states.is_empty() {
             sql.push(" AND p.state_id IN ")
@@ -380,5 +390,33 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// How many patches wait for this user: delegated to them, not
+    /// archived, in a state that needs action (the navigation's badge).
+    pub async fn todo_count(&self, user_id: i64) -> Result<i64> {
+        Ok(self
+            .todo_by_project(user_id)
+            .await?
+            .iter()
+            .map(|(_, n)| n)
+            .sum())
+    }
+
+    /// [`Store::todo_count`] per project: (project id, count).
+    pub async fn todo_by_project(&self, user_id: i64) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT p.project_id, COUNT(*) AS n FROM patch p JOIN state st ON st.id = p.state_id \
+             WHERE p.delegate_id = $1 AND p.archived = 0 AND st.action_required = 1 \
+             GROUP BY p.project_id ORDER BY p.project_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("project_id")?, r.try_get("n")?)))
+            .collect()
     }
 }

@@ -423,3 +423,26 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no project {id}")))
     }
 }
+
+impl Store {
+    /// How many patches a project has: (not archived, archived), for its
+    /// page's "N (+ M archived)".
+    pub async fn patch_counts(&self, project_id: i64) -> Result<(i64, i64)> {
+        let rows = sqlx::query(
+            "SELECT archived, COUNT(*) AS n FROM patch WHERE project_id = $1 GROUP BY archived",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = (0, 0);
+        for r in rows {
+            let n: i64 = r.try_get("n")?;
+            if r.try_get::<i64, _>("archived")? != 0 {
+                counts.1 = n;
+            } else {
+                counts.0 = n;
+            }
+        }
+        Ok(counts)
+    }
+}

@@ -24,7 +24,9 @@ pub struct Session {
     pub csrf_token: String,
 }
 
-fn random_hex(bytes: usize) -> Result<String> {
+/// `bytes` random bytes from the system, as hex: session ids, CSRF
+/// tokens.
+pub fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut buf))

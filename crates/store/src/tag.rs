@@ -49,3 +49,58 @@ pub(crate) async fn add(caches: &Caches, tx: &mut Tx, patch_id: i64, text: &str)
     }
     Ok(())
 }
+
+/// A tag as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// Primary key.
+    pub id: i64,
+    /// Trailer name (`Acked-by`).
+    pub name: String,
+    /// Column heading (`A`).
+    pub abbrev: String,
+    /// Whether the patch list has a column for it.
+    pub show_column: bool,
+}
+
+impl crate::db::Store {
+    /// Every tag, in id order (the order of the list's A/R/T columns).
+    pub async fn tags(&self) -> Result<Vec<Tag>> {
+        let rows = sqlx::query("SELECT id, name, abbrev, show_column FROM tag ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Tag {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    abbrev: r.try_get("abbrev")?,
+                    show_column: r.try_get::<i64, _>("show_column")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Tag counts of a page of patches, keyed by (patch, tag), in one
+    /// statement whatever the page size.
+    pub async fn tag_counts(
+        &self,
+        patch_ids: &[i64],
+    ) -> Result<std::collections::HashMap<(i64, i64), i64>> {
+        let mut out = std::collections::HashMap::new();
+        if patch_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = crate::sql::Sql::new(
+            "SELECT patch_id, tag_id, count FROM patch_tag WHERE patch_id IN ",
+        );
+        sql.bind_list(patch_ids.iter().copied());
+        for r in sql.fetch_all(&self.pool).await? {
+            out.insert(
+                (r.try_get("patch_id")?, r.try_get("tag_id")?),
+                r.try_get("count")?,
+            );
+        }
+        Ok(out)
+    }
+}

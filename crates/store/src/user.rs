@@ -430,3 +430,38 @@ impl Store {
         Ok(token)
     }
 }
+
+impl Store {
+    /// Whether the user has an API token (tokens are stored hashed, so a
+    /// profile can only say that one exists).
+    pub async fn has_token(&self, user_id: i64) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM api_token WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Revokes the user's API token.
+    pub async fn revoke_tokens(&self, user_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM api_token WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// People whose name or address contains `text` (case-insensitive),
+    /// for the list's submitter filter; at most 500.
+    pub async fn people_matching(&self, text: &str) -> Result<Vec<i64>> {
+        let pattern = format!("%{}%", text.to_lowercase());
+        let rows = sqlx::query(
+            "SELECT id FROM person WHERE LOWER(COALESCE(name, '')) LIKE $1 \
+             OR email_lower LIKE $1 ORDER BY id LIMIT 500",
+        )
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+}

@@ -12,6 +12,7 @@ mod error;
 mod html;
 pub mod json;
 mod pages;
+mod ui;
 pub mod urls;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub fn router(app: App) -> Router {
         .route("/api/", axum::routing::any(api_root))
         .route("/api/{*rest}", axum::routing::any(api_rest))
         .merge(pages::routes())
+        .merge(ui::routes())
         .merge(download::routes())
         .with_state(app)
 }

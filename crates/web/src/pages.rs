@@ -1,5 +1,5 @@
-//! The non-API URLs: downloads clients fetch, legacy redirects, and plain
-//! pages at every `web_url` the API hands out (the full UI comes later).
+//! Small non-API URLs: the `.pwclientrc` download and the legacy id
+//! redirects (`/patch/ID/`, `/cover/ID/`, `/comment/ID/`).
 
 use std::sync::Arc;
 
@@ -14,11 +14,6 @@ use crate::{App, html};
 /// The page routes.
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/", get(index))
-        .route("/project/{linkname}/", get(project))
-        .route("/project/{linkname}/list/", get(project))
-        .route("/project/{linkname}/patch/{msgid}/", get(patch_page))
-        .route("/project/{linkname}/cover/{msgid}/", get(cover_page))
         .route("/project/{linkname}/pwclientrc/", get(pwclientrc))
         .route("/patch/{id}/", get(legacy_patch))
         .route("/cover/{id}/", get(legacy_cover))
@@ -48,94 +43,6 @@ fn not_found() -> Response {
 fn server_error(e: &patchtrack_store::StoreError) -> Response {
     tracing::error!(error = %e, "page failed");
     (StatusCode::INTERNAL_SERVER_ERROR, "server error").into_response()
-}
-
-async fn index(State(app): State<Arc<App>>) -> Response {
-    match app.store.projects().await {
-        Ok(projects) => {
-            let mut body = String::from("<h1>Projects</h1><ul>");
-            for p in projects {
-                body.push_str(&format!(
-                    "<li><a href=\"/project/{}/list/\">{}</a></li>",
-                    html::escape(&p.linkname),
-                    html::escape(&p.name)
-                ));
-            }
-            body.push_str("</ul>");
-            page("Projects", &body)
-        }
-        Err(e) => server_error(&e),
-    }
-}
-
-async fn project(State(app): State<Arc<App>>, Path(linkname): Path<String>) -> Response {
-    match app.store.cached_project(&linkname).await {
-        Ok(Some(p)) => page(
-            &p.name,
-            &format!(
-                "<h1>{}</h1><p>List: {}</p>",
-                html::escape(&p.name),
-                html::escape(&p.listid)
-            ),
-        ),
-        Ok(None) => not_found(),
-        Err(e) => server_error(&e),
-    }
-}
-
-async fn patch_page(
-    State(app): State<Arc<App>>,
-    Path((linkname, msgid)): Path<(String, String)>,
-) -> Response {
-    match crate::download::project_patch(&app, &linkname, &msgid).await {
-        Ok(Some((_, p))) => {
-            let body = p.body.as_ref();
-            page(
-                &p.name,
-                &format!(
-                    "<h1>{}</h1><p>State: {}</p><pre>{}</pre><pre>{}</pre>",
-                    html::escape(&p.name),
-                    html::escape(&p.state),
-                    html::escape(body.and_then(|b| b.content.as_deref()).unwrap_or("")),
-                    html::escape(body.and_then(|b| b.diff.as_deref()).unwrap_or(""))
-                ),
-            )
-        }
-        Ok(None) => not_found(),
-        Err(e) => server_error(&e),
-    }
-}
-
-async fn cover_page(
-    State(app): State<Arc<App>>,
-    Path((linkname, msgid)): Path<(String, String)>,
-) -> Response {
-    let project = match app.store.cached_project(&linkname).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(&e),
-    };
-    match app
-        .store
-        .cover_by_msgid(project.id, &format!("<{msgid}>"))
-        .await
-    {
-        Ok(Some(c)) => page(
-            &c.name,
-            &format!(
-                "<h1>{}</h1><pre>{}</pre>",
-                html::escape(&c.name),
-                html::escape(
-                    c.body
-                        .as_ref()
-                        .and_then(|b| b.content.as_deref())
-                        .unwrap_or("")
-                )
-            ),
-        ),
-        Ok(None) => not_found(),
-        Err(e) => server_error(&e),
-    }
 }
 
 async fn pwclientrc(

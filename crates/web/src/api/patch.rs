@@ -98,6 +98,7 @@ fn filter(ctx: &Ctx) -> Result<PatchFilter, Invalid> {
         series: q.ids("series", v)?,
         submitters: q.lookups("submitter", v)?,
         delegates: q.lookups("delegate", v)?,
+        no_delegate: false,
         states: q.lookups("state", v)?,
         archived: q.bool("archived"),
         hash: if v.at_least(2) {

@@ -1,0 +1,128 @@
+//! Logging in and out. A session is a random id in the `sessionid`
+//! cookie (Django's name, so the API reads the same cookie), stored
+//! hashed with its CSRF token.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::{Base, COOKIE_ATTRS, Form, Req};
+use crate::App;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    base: Base,
+    username: String,
+    next: String,
+}
+
+/// Where to go after logging in: a local path only, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/user/".to_string(),
+    }
+}
+
+/// `GET /user/login/`.
+pub async fn login(
+    State(app): State<Arc<App>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let query = Form::query(uri.query());
+    let next = safe_next(query.get("next"));
+    if req.principal.is_some() {
+        return req.redirect(&next, &[]);
+    }
+    let page = LoginPage {
+        base: req.base("Log in", None),
+        username: String::new(),
+        next,
+    };
+    req.render(&page)
+}
+
+/// `POST /user/login/`.
+pub async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let mut req = match req.check_form(&form) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let username = form.get("username").unwrap_or("").trim().to_string();
+    let password = form.get("password").unwrap_or("");
+    let next = safe_next(form.get("next"));
+    let principal = match req
+        .app
+        .store
+        .authenticate_password(&username, password)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return req.failed(&e),
+    };
+    let Some(principal) = principal else {
+        req.message("Your username or password is incorrect. Please try again.");
+        let page = LoginPage {
+            base: req.base("Log in", None),
+            username,
+            next,
+        };
+        return req.render_status(StatusCode::OK, &page);
+    };
+    let (id, _csrf) = match req.app.store.create_session(principal.user.id).await {
+        Ok(s) => s,
+        Err(e) => return req.failed(&e),
+    };
+    let max_age = patchtrack_store::SESSION_MICROS / 1_000_000;
+    req.set_cookie(format!("sessionid={id}; Max-Age={max_age}; {COOKIE_ATTRS}"));
+    req.redirect(&next, &[])
+}
+
+/// `POST /user/logout/`: ends the session and goes to the project list.
+pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let mut req = match req.check_form(&form) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if let Some(id) = req.session_id().map(str::to_string)
+        && let Err(e) = req.app.store.delete_session(&id).await
+    {
+        return req.failed(&e);
+    }
+    req.set_cookie(format!("sessionid=; Max-Age=0; {COOKIE_ATTRS}"));
+    req.redirect("/", &["You have been logged out.".to_string()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/project/x/list/")), "/project/x/list/");
+        assert_eq!(safe_next(Some("//evil.example/")), "/user/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/user/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/user/");
+        assert_eq!(safe_next(None), "/user/");
+    }
+}

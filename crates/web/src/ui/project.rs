@@ -1,0 +1,202 @@
+//! The project list, a project's page, and its maintainer settings.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use patchtrack_store::{Project, ProjectUpdate};
+
+use super::{Base, Form, Req};
+use crate::App;
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage {
+    base: Base,
+    projects: Vec<Project>,
+}
+
+/// `GET /`: every project; straight to the patch list when there is only
+/// one, as Patchwork does.
+pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let projects = match req.app.store.projects().await {
+        Ok(p) => p,
+        Err(e) => return req.failed(&e),
+    };
+    if let [only] = projects.as_slice() {
+        let location = format!("/project/{}/list/", only.linkname);
+        return req.redirect(&location, &[]);
+    }
+    let page = IndexPage {
+        base: req.base("Projects", None),
+        projects,
+    };
+    req.render(&page)
+}
+
+/// The project named in the URL, or the 404 page.
+pub(crate) async fn project_or_404(req: Req, linkname: &str) -> Result<(Req, Project), Response> {
+    match req.app.store.cached_project(linkname).await {
+        Ok(Some(p)) => Ok((req, p)),
+        Ok(None) => Err(req.not_found()),
+        Err(e) => Err(req.failed(&e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "project.html")]
+struct AboutPage {
+    base: Base,
+    project: Project,
+    /// (name, address)
+    maintainers: Vec<(String, String)>,
+    active: i64,
+    archived: i64,
+    api_url: String,
+    maintainer: bool,
+}
+
+/// `GET /project/LINK/`.
+pub async fn about(
+    State(app): State<Arc<App>>,
+    Path(linkname): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let (req, project) = match project_or_404(req, &linkname).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let store = &req.app.store;
+    let (maintainers, counts) = match (
+        store.maintainers(&[project.id]).await,
+        store.patch_counts(project.id).await,
+    ) {
+        (Ok(m), Ok(c)) => (m, c),
+        (Err(e), _) | (_, Err(e)) => return req.failed(&e),
+    };
+    let maintainers = maintainers
+        .get(&project.id)
+        .map(|users| {
+            users
+                .iter()
+                .map(|u| {
+                    let full = format!("{} {}", u.first_name, u.last_name);
+                    let name = if full.trim().is_empty() {
+                        u.username.clone()
+                    } else {
+                        full.trim().to_string()
+                    };
+                    (name, u.email.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let page = AboutPage {
+        base: req.base(project.name.clone(), Some(&project)),
+        maintainer: req
+            .principal
+            .as_ref()
+            .is_some_and(|p| p.maintains(project.id)),
+        api_url: format!("{}/api/", crate::api::base_url(&req.app, &headers)),
+        maintainers,
+        active: counts.0,
+        archived: counts.1,
+        project,
+    };
+    req.render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    base: Base,
+    project: Project,
+}
+
+/// The project, when the requester maintains it; else the page to send.
+async fn maintained(req: Req, linkname: &str, back_to: &str) -> Result<(Req, Project), Response> {
+    let (req, project) = project_or_404(req, linkname).await?;
+    match &req.principal {
+        None => Err(req.login_first(back_to)),
+        Some(p) if !p.maintains(project.id) => {
+            Err(req.forbidden("Only the project's maintainers can change its settings."))
+        }
+        Some(_) => Ok((req, project)),
+    }
+}
+
+/// `GET /project/LINK/settings/`: the fields Patchwork lets maintainers
+/// change through its API (the rest is the site administrator's).
+pub async fn settings(
+    State(app): State<Arc<App>>,
+    Path(linkname): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let back = format!("/project/{linkname}/settings/");
+    let (req, project) = match maintained(req, &linkname, &back).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let page = SettingsPage {
+        base: req.base("Settings", Some(&project)),
+        project,
+    };
+    req.render(&page)
+}
+
+/// `POST /project/LINK/settings/`.
+pub async fn save_settings(
+    State(app): State<Arc<App>>,
+    Path(linkname): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let req = match req.check_form(&form) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let back = format!("/project/{linkname}/settings/");
+    let (req, project) = match maintained(req, &linkname, &back).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let field = |name: &str| Some(form.get(name).unwrap_or("").trim().to_string());
+    let update = ProjectUpdate {
+        web_url: field("web_url"),
+        scm_url: field("scm_url"),
+        webscm_url: field("webscm_url"),
+        list_archive_url: field("list_archive_url"),
+        list_archive_url_format: field("list_archive_url_format"),
+        commit_url_format: field("commit_url_format"),
+        show_dependencies: Some(form.get("show_dependencies") == Some("true")),
+    };
+    if let Err(e) = req
+        .app
+        .store
+        .update_project_fields(project.id, &update)
+        .await
+    {
+        return req.failed(&e);
+    }
+    req.redirect(&back, &["Project settings saved.".to_string()])
+}

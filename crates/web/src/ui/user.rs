@@ -1,0 +1,200 @@
+//! The user area: profile (API token, list settings, maintained
+//! projects, bundles) and the to-do summary.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use patchtrack_store::{UserRef, UserUpdate};
+
+use super::{Base, Form, Req};
+use crate::{App, urls};
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    base: Base,
+    user: UserRef,
+    full_name: String,
+    /// (linkname, name)
+    maintains: Vec<(String, String)>,
+    has_token: bool,
+    new_token: Option<String>,
+    items_per_page: i64,
+    show_ids: bool,
+    /// (name, URL)
+    bundles: Vec<(String, String)>,
+}
+
+async fn profile_page(req: Req, new_token: Option<String>) -> Response {
+    let Some(who) = req.principal.clone() else {
+        return req.login_first("/user/");
+    };
+    let store = &req.app.store;
+    let loaded = async {
+        let user = store.user(who.user.id).await?;
+        let has_token = store.has_token(who.user.id).await?;
+        let projects = store.projects_by_id().await?;
+        let bundles = super::list::own_bundles(&req, &who, None).await?;
+        Ok::<_, patchtrack_store::StoreError>((user, has_token, projects, bundles))
+    }
+    .await;
+    let (user, has_token, projects, bundles) = match loaded {
+        Ok(x) => x,
+        Err(e) => return req.failed(&e),
+    };
+    let Some(user) = user else {
+        return req.not_found();
+    };
+    let mut maintains: Vec<(String, String)> = who
+        .maintains
+        .iter()
+        .filter_map(|id| projects.get(id))
+        .map(|p| (p.linkname.clone(), p.name.clone()))
+        .collect();
+    maintains.sort();
+    let page = ProfilePage {
+        base: req.base(user.user.username.clone(), None),
+        full_name: format!("{} {}", user.user.first_name, user.user.last_name)
+            .trim()
+            .to_string(),
+        maintains,
+        has_token: has_token || new_token.is_some(),
+        new_token,
+        items_per_page: user.settings.items_per_page,
+        show_ids: user.settings.show_ids,
+        bundles: bundles
+            .into_iter()
+            .map(|(_, name)| {
+                let url = urls::bundle(&who.user.username, &name);
+                (name, url)
+            })
+            .collect(),
+        user: user.user,
+    };
+    req.render(&page)
+}
+
+/// `GET /user/`.
+pub async fn profile(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    match Req::new(app, &headers).await {
+        Ok(req) => profile_page(req, None).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /user/`: generate or revoke the API token, or save settings. A
+/// new token is shown on the response page itself, never stored in clear.
+pub async fn profile_post(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let mut req = match req.check_form(&form) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(who) = req.principal.clone() else {
+        return req.login_first("/user/");
+    };
+    let store = &req.app.store;
+    match form.get("action") {
+        Some("generate") => match store.create_token(&who.user.username).await {
+            Ok(token) => {
+                req.message("A new API token was generated; the old one no longer works.");
+                profile_page(req, Some(token)).await
+            }
+            Err(e) => req.failed(&e),
+        },
+        Some("revoke") => match store.revoke_tokens(who.user.id).await {
+            Ok(()) => req.redirect("/user/", &["Your API token was revoked.".to_string()]),
+            Err(e) => req.failed(&e),
+        },
+        Some("settings") => {
+            let Some(items) = form
+                .get("items_per_page")
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|n| (1..=500).contains(n))
+            else {
+                return req.redirect(
+                    "/user/",
+                    &["Patches per page must be between 1 and 500.".to_string()],
+                );
+            };
+            let update = UserUpdate {
+                items_per_page: Some(items),
+                show_ids: Some(form.get("show_ids") == Some("true")),
+                ..UserUpdate::default()
+            };
+            match store.update_user(who.user.id, &update).await {
+                Ok(_) => req.redirect("/user/", &["Settings saved.".to_string()]),
+                Err(e) => req.failed(&e),
+            }
+        }
+        _ => req.redirect("/user/", &["Unknown action".to_string()]),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "todo.html")]
+struct TodoPage {
+    base: Base,
+    states: String,
+    /// (linkname, name, count)
+    projects: Vec<(String, String, i64)>,
+}
+
+/// `GET /user/todo/`: the to-do count per project; straight to the list
+/// when only one project has any, as Patchwork does.
+pub async fn todo(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(who) = req.principal.clone() else {
+        return req.login_first("/user/todo/");
+    };
+    let store = &req.app.store;
+    let loaded = async {
+        let counts = store.todo_by_project(who.user.id).await?;
+        let projects = store.projects_by_id().await?;
+        let states = store.states().await?;
+        Ok::<_, patchtrack_store::StoreError>((counts, projects, states))
+    }
+    .await;
+    let (counts, projects, states) = match loaded {
+        Ok(x) => x,
+        Err(e) => return req.failed(&e),
+    };
+    let rows: Vec<(String, String, i64)> = counts
+        .iter()
+        .filter_map(|(id, n)| {
+            projects
+                .get(id)
+                .map(|p| (p.linkname.clone(), p.name.clone(), *n))
+        })
+        .collect();
+    if let [(linkname, _, _)] = rows.as_slice() {
+        let to = format!("/user/todo/{linkname}/");
+        return req.redirect(&to, &[]);
+    }
+    let page = TodoPage {
+        base: req.base("To do", None),
+        states: states
+            .iter()
+            .filter(|s| s.action_required)
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        projects: rows,
+    };
+    req.render(&page)
+}

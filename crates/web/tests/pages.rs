@@ -1,0 +1,765 @@
+//! The web pages on SQLite and PostgreSQL: every page renders; forms need
+//! the CSRF token and a same-site origin; nobody changes what they may
+//! not (per action); hostile mail renders as text.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+#[path = "../../store/tests/common/mod.rs"]
+mod common;
+
+mod support;
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use patchtrack_store::{IngestOptions, NewUser, Store};
+use tower::ServiceExt;
+
+/// One response: status, `Location`, `Set-Cookie` values, body.
+struct Reply {
+    status: u16,
+    location: String,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    cookie: &str,
+    form: Option<&str>,
+    origin: Option<&str>,
+) -> Reply {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "pw.example.org");
+    if !cookie.is_empty() {
+        req = req.header("cookie", cookie);
+    }
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    let body = match form {
+        Some(f) => {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+            Body::from(f.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = router
+        .clone()
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let cookies = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        location,
+        cookies,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A logged-in browser: its cookie header and CSRF token.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn session(store: &Store, username: &str) -> Session {
+    let user = store.user_by_username(username).await.unwrap().unwrap();
+    let (id, csrf) = store.create_session(user.user.id).await.unwrap();
+    Session {
+        cookie: format!("sessionid={id}"),
+        csrf,
+    }
+}
+
+async fn state_of(store: &Store, id: i64) -> String {
+    store.patch(id).await.unwrap().unwrap().state
+}
+
+#[tokio::test]
+async fn every_page_renders() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let r = &f.router;
+        let maint = session(&store, "maint").await;
+        // One project: the front page goes straight to its list.
+        let front = send(r, "GET", "/", "", None, None).await;
+        assert_eq!(
+            (front.status, front.location.as_str()),
+            (302, "/project/proj/list/")
+        );
+        let list = send(r, "GET", "/project/proj/list/", "", None, None).await;
+        assert_eq!(list.status, 200);
+        assert!(
+            list.body.contains("[1/1] file: change a line"),
+            "{}",
+            list.body
+        );
+        assert!(list.body.contains("other: unrelated"));
+        assert!(
+            !list.body.contains("name=\"patch_id\""),
+            "anonymous has no checkboxes"
+        );
+        // Filters: search, state (Accepted has none), sorting, a page past the end.
+        let q = send(r, "GET", "/project/proj/list/?q=unrelated", "", None, None).await;
+        assert!(q.body.contains("other: unrelated") && !q.body.contains("change a line"));
+        let accepted = send(r, "GET", "/project/proj/list/?state=3", "", None, None).await;
+        assert!(accepted.body.contains("id=\"no-patches\""));
+        let sorted = send(
+            r,
+            "GET",
+            "/project/proj/list/?order=-name&page=99",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(sorted.status, 200);
+        let (o, c) = (
+            sorted.body.find("other: unrelated").unwrap(),
+            sorted.body.find("file: change a line").unwrap(),
+        );
+        assert!(o < c, "names descending");
+        let by_name = send(
+            r,
+            "GET",
+            "/project/proj/list/?submitter=Else",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert!(
+            by_name.body.contains("other: unrelated") && !by_name.body.contains("change a line")
+        );
+        // The delegate filter: the delegated patch only, or nobody's.
+        let nobody = send(
+            r,
+            "GET",
+            "/project/proj/list/?delegate=Nobody",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert!(nobody.body.contains("other: unrelated") && !nobody.body.contains("change a line"));
+        // Logged in: checkboxes and the bulk form.
+        let mine = send(r, "GET", "/project/proj/list/", &maint.cookie, None, None).await;
+        assert!(mine.body.contains("name=\"patch_id\"") && mine.body.contains("id=\"bulk\""));
+        assert!(mine.body.contains("<span id=\"nav-user\">maint</span>"));
+        // The patch page: message, diff, comment, series, editing form.
+        let page = send(
+            r,
+            "GET",
+            "/project/proj/patch/patch@example.org/",
+            &maint.cookie,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("<span class=\"diff-add\">+b</span>"));
+        assert!(
+            page.body
+                .contains("<span class=\"trailer\">Reviewed-by: Re Viewer")
+        );
+        assert!(page.body.contains("id=\"patch-update\""));
+        assert!(page.body.contains("A series"), "series box");
+        // Covers and patches redirect to each other's pages.
+        let wrong = send(
+            r,
+            "GET",
+            "/project/proj/patch/cover@example.org/",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (wrong.status, wrong.location.as_str()),
+            (302, "/project/proj/cover/cover@example.org/")
+        );
+        let cover = send(
+            r,
+            "GET",
+            "/project/proj/cover/cover@example.org/",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert!(cover.status == 200 && cover.body.contains("This series does things."));
+        // The series page is the list narrowed to it.
+        let sid = store
+            .patch(f.patch)
+            .await
+            .unwrap()
+            .unwrap()
+            .series
+            .unwrap()
+            .id;
+        let series = send(
+            r,
+            "GET",
+            &format!("/project/proj/list/?series={sid}"),
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert!(
+            series.body.contains("id=\"series-name\"")
+                && series.body.contains(&format!("/series/{sid}/mbox/"))
+        );
+        // About, settings (maintainer), profile, to-do (the delegate's).
+        let about = send(r, "GET", "/project/proj/", "", None, None).await;
+        assert!(about.status == 200 && about.body.contains("maint@example.org"));
+        let settings = send(
+            r,
+            "GET",
+            "/project/proj/settings/",
+            &maint.cookie,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(settings.status, 200);
+        let profile = send(r, "GET", "/user/", &maint.cookie, None, None).await;
+        assert!(profile.status == 200 && profile.body.contains("Maintainer of"));
+        let deleg = session(&store, "deleg").await;
+        let todo = send(r, "GET", "/user/todo/", &deleg.cookie, None, None).await;
+        assert_eq!(
+            (todo.status, todo.location.as_str()),
+            (302, "/user/todo/proj/")
+        );
+        let todo = send(r, "GET", "/user/todo/proj/", &deleg.cookie, None, None).await;
+        assert!(todo.body.contains("change a line") && !todo.body.contains("unrelated"));
+        assert!(todo.body.contains("<span class=\"badge\">1</span>"));
+        // Unknown things are 404 pages.
+        for uri in [
+            "/project/nope/list/",
+            "/project/proj/patch/nope@x/",
+            "/bundle/maint/nope/",
+        ] {
+            assert_eq!(
+                send(r, "GET", uri, "", None, None).await.status,
+                404,
+                "{uri}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn login_and_logout() {
+    for store in common::stores().await {
+        common::project(&store, "proj", "proj.example.org").await;
+        store
+            .add_user(&NewUser {
+                username: "alice".into(),
+                email: "alice@example.org".into(),
+                password: Some("s3cret".into()),
+                superuser: false,
+                maintainer_of: vec![],
+            })
+            .await
+            .unwrap();
+        let r = patchtrack_web::router(patchtrack_web::App {
+            store: store.clone(),
+            base_url: None,
+        });
+        let form = send(&r, "GET", "/user/login/", "", None, None).await;
+        let token_cookie = form
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("csrftoken="))
+            .unwrap();
+        let token = &token_cookie["csrftoken=".len()..token_cookie.find(';').unwrap()];
+        assert!(form.body.contains(&format!("value=\"{token}\"")));
+        let cookie = format!("csrftoken={token}");
+        let login = |pw: &str, tok: &str| {
+            format!(
+                "csrfmiddlewaretoken={tok}&username=alice&password={pw}&next=/project/proj/list/"
+            )
+        };
+        let missing = send(
+            &r,
+            "POST",
+            "/user/login/",
+            &cookie,
+            Some("username=alice&password=s3cret"),
+            None,
+        )
+        .await;
+        assert_eq!(missing.status, 403);
+        let bad = send(
+            &r,
+            "POST",
+            "/user/login/",
+            &cookie,
+            Some(&login("nope", token)),
+            None,
+        )
+        .await;
+        assert!(bad.status == 200 && bad.body.contains("incorrect"));
+        assert!(!bad.cookies.iter().any(|c| c.starts_with("sessionid=")));
+        let good = send(
+            &r,
+            "POST",
+            "/user/login/",
+            &cookie,
+            Some(&login("s3cret", token)),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (good.status, good.location.as_str()),
+            (302, "/project/proj/list/")
+        );
+        let sid = good
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("sessionid="))
+            .unwrap();
+        assert!(sid.contains("HttpOnly") && sid.contains("SameSite=Lax"));
+        let session_cookie = sid.split(';').next().unwrap().to_string();
+        let me = send(&r, "GET", "/user/", &session_cookie, None, None).await;
+        assert!(me.status == 200 && me.body.contains("<h1>alice</h1>"));
+        // The session also authenticates the API, as upstream's does.
+        let api = send(&r, "GET", "/api/users/", &session_cookie, None, None).await;
+        assert_eq!(api.status, 200);
+        let csrf = me
+            .body
+            .split("name=\"csrf-token\" content=\"")
+            .nth(1)
+            .unwrap()[..64]
+            .to_string();
+        let out = send(
+            &r,
+            "POST",
+            "/user/logout/",
+            &session_cookie,
+            Some(&format!("csrfmiddlewaretoken={csrf}")),
+            None,
+        )
+        .await;
+        assert_eq!((out.status, out.location.as_str()), (302, "/"));
+        let after = send(&r, "GET", "/user/", &session_cookie, None, None).await;
+        assert_eq!(
+            (after.status, after.location.as_str()),
+            (302, "/user/login/?next=%2Fuser%2F")
+        );
+        // Never sent elsewhere after logging in.
+        let evil = send(
+            &r,
+            "POST",
+            "/user/login/",
+            &cookie,
+            Some(&format!(
+                "csrfmiddlewaretoken={token}&username=alice&password=s3cret&next=//evil.example/"
+            )),
+            None,
+        )
+        .await;
+        assert_eq!(evil.location, "/user/");
+    }
+}
+
+#[tokio::test]
+async fn forms_need_the_token_and_this_site() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let r = &f.router;
+        let m = session(&store, "maint").await;
+        let url = "/project/proj/patch/patch@example.org/";
+        let update =
+            |tok: &str| format!("csrfmiddlewaretoken={tok}&action=update&state=3&delegate=");
+        let none = send(
+            r,
+            "POST",
+            url,
+            &m.cookie,
+            Some("action=update&state=3"),
+            None,
+        )
+        .await;
+        assert_eq!(none.status, 403);
+        let wrong = send(
+            r,
+            "POST",
+            url,
+            &m.cookie,
+            Some(&update(&"0".repeat(64))),
+            None,
+        )
+        .await;
+        assert_eq!(wrong.status, 403);
+        let other_site = send(
+            r,
+            "POST",
+            url,
+            &m.cookie,
+            Some(&update(&m.csrf)),
+            Some("https://evil.example"),
+        )
+        .await;
+        assert_eq!(other_site.status, 403);
+        assert_eq!(state_of(&store, f.patch).await, "new");
+        let ok = send(
+            r,
+            "POST",
+            url,
+            &m.cookie,
+            Some(&update(&m.csrf)),
+            Some("http://pw.example.org"),
+        )
+        .await;
+        assert_eq!((ok.status, ok.location.as_str()), (302, url));
+        assert!(ok.cookies.iter().any(|c| c.starts_with("flash=Patch")));
+        assert_eq!(state_of(&store, f.patch).await, "accepted");
+        // The message shows once on the next page.
+        let flash = ok.cookies.iter().find(|c| c.starts_with("flash=")).unwrap();
+        let next = format!("{}; {}", m.cookie, flash.split(';').next().unwrap());
+        let shown = send(r, "GET", url, &next, None, None).await;
+        assert!(
+            shown
+                .body
+                .contains("<ul id=\"messages\"><li>Patch updated</li></ul>")
+        );
+        assert!(
+            shown
+                .cookies
+                .iter()
+                .any(|c| c.starts_with("flash=; Max-Age=0"))
+        );
+        // Every other form checks the token too.
+        for (uri, form) in [
+            ("/project/proj/list/", "action=update&state=1&patch_id=1"),
+            ("/project/proj/settings/", "web_url=x"),
+            ("/user/", "action=generate"),
+            ("/user/logout/", ""),
+        ] {
+            let refused = send(r, "POST", uri, &m.cookie, Some(form), None).await;
+            assert_eq!(refused.status, 403, "{uri}");
+        }
+        // The refused "generate" left the maintainer's token working.
+        let (status, _) = support::get(r, "/api/users/", f.tokens[4].as_deref()).await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[tokio::test]
+async fn only_those_allowed_change_anything() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let r = &f.router;
+        let other = session(&store, "other").await;
+        let maint = session(&store, "maint").await;
+        let url = "/project/proj/patch/patch@example.org/";
+        // The form is not even offered.
+        let page = send(r, "GET", url, &other.cookie, None, None).await;
+        assert!(!page.body.contains("id=\"patch-update\""));
+        // Patch page update: 403, nothing changes.
+        let form = format!(
+            "csrfmiddlewaretoken={}&action=update&state=3&delegate=&archived=true",
+            other.csrf
+        );
+        assert_eq!(
+            send(r, "POST", url, &other.cookie, Some(&form), None)
+                .await
+                .status,
+            403
+        );
+        // Bulk update: refused per patch, with the reason.
+        let bulk = format!(
+            "csrfmiddlewaretoken={}&action=update&state=3&delegate=*&archived=true&patch_id={}&patch_id={}",
+            other.csrf, f.patch, f.patch2
+        );
+        let reply = send(
+            r,
+            "POST",
+            "/project/proj/list/",
+            &other.cookie,
+            Some(&bulk),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 302);
+        let flash = reply
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("flash="))
+            .unwrap();
+        assert!(flash.contains("No%20patches%20updated"), "{flash}");
+        for id in [f.patch, f.patch2] {
+            let p = store.patch(id).await.unwrap().unwrap();
+            assert_eq!((p.state.as_str(), p.archived), ("new", false));
+        }
+        // Project settings.
+        let settings = format!(
+            "csrfmiddlewaretoken={}&web_url=https://evil.example",
+            other.csrf
+        );
+        assert_eq!(
+            send(
+                r,
+                "POST",
+                "/project/proj/settings/",
+                &other.cookie,
+                Some(&settings),
+                None
+            )
+            .await
+            .status,
+            403
+        );
+        assert_eq!(
+            send(
+                r,
+                "GET",
+                "/project/proj/settings/",
+                &other.cookie,
+                None,
+                None
+            )
+            .await
+            .status,
+            403
+        );
+        // Someone else's bundle: private is invisible, public is read-only.
+        let create = format!(
+            "csrfmiddlewaretoken={}&action=create-bundle&bundle_name=mine&patch_id={}",
+            maint.csrf, f.patch
+        );
+        let made = send(
+            r,
+            "POST",
+            "/project/proj/list/",
+            &maint.cookie,
+            Some(&create),
+            None,
+        )
+        .await;
+        assert!(
+            made.cookies
+                .iter()
+                .any(|c| c.contains("Bundle%20mine%20created"))
+        );
+        assert_eq!(
+            send(r, "GET", "/bundle/maint/mine/", &other.cookie, None, None)
+                .await
+                .status,
+            404
+        );
+        let publish = format!(
+            "csrfmiddlewaretoken={}&action=settings&name=mine&public=true",
+            maint.csrf
+        );
+        assert_eq!(
+            send(
+                r,
+                "POST",
+                "/bundle/maint/mine/",
+                &maint.cookie,
+                Some(&publish),
+                None
+            )
+            .await
+            .status,
+            302
+        );
+        let seen = send(r, "GET", "/bundle/maint/mine/", &other.cookie, None, None).await;
+        assert!(seen.status == 200 && !seen.body.contains("id=\"bundle-settings\""));
+        let delete = format!("csrfmiddlewaretoken={}&action=delete", other.csrf);
+        assert_eq!(
+            send(
+                r,
+                "POST",
+                "/bundle/maint/mine/",
+                &other.cookie,
+                Some(&delete),
+                None
+            )
+            .await
+            .status,
+            403
+        );
+        assert!(
+            store
+                .bundle_by_name("maint", "mine", None)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // Anonymous writers are sent to log in, and nothing changes.
+        let anon_form = send(r, "GET", "/user/login/", "", None, None).await;
+        let tok_cookie = anon_form
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("csrftoken="))
+            .unwrap();
+        let tok = &tok_cookie["csrftoken=".len()..tok_cookie.find(';').unwrap()];
+        let anon = send(
+            r,
+            "POST",
+            url,
+            &format!("csrftoken={tok}"),
+            Some(&format!("csrfmiddlewaretoken={tok}&action=update&state=3")),
+            None,
+        )
+        .await;
+        assert_eq!(anon.status, 302);
+        assert!(anon.location.starts_with("/user/login/?next="));
+        assert_eq!(state_of(&store, f.patch).await, "new");
+        // The maintainer can: the bundle's owner reorders and the list acts.
+        let ok = format!(
+            "csrfmiddlewaretoken={}&action=update&state=3&delegate=*&archived=*&patch_id={}",
+            maint.csrf, f.patch2
+        );
+        let done = send(
+            r,
+            "POST",
+            "/project/proj/list/",
+            &maint.cookie,
+            Some(&ok),
+            None,
+        )
+        .await;
+        assert!(
+            done.cookies
+                .iter()
+                .any(|c| c.contains("1%20patch%20updated"))
+        );
+        assert_eq!(state_of(&store, f.patch2).await, "accepted");
+    }
+}
+
+/// The text a browser shows for `html` (entities decoded, tags kept).
+fn shown(html: &str) -> String {
+    let mut s = html.to_string();
+    for (entity, c) in [
+        ("&#60;", "<"),
+        ("&lt;", "<"),
+        ("&#62;", ">"),
+        ("&gt;", ">"),
+        ("&#34;", "\""),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&#x27;", "'"),
+        ("&#38;", "&"),
+        ("&amp;", "&"),
+    ] {
+        s = s.replace(entity, c);
+    }
+    s
+}
+
+/// A mail whose every part tries to run script.
+const HOSTILE: &str = "From: =?UTF-8?B?RXZlIiBvbm1vdXNlb3Zlcj0iYWxlcnQoMSknICYg4oCuZXZpbOKAjSDwn5mCIGXMgQ==?= <eve@example.org>\n\
+Subject: [PATCH] <script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">\n\
+Message-Id: <hostile@example.org>\n\
+X-Evil: <script>window.__pwned=3</script>\n\
+Date: Mon, 3 Feb 2020 07:05:07 +0000\n\
+\n\
+Body <script>window.__pwned=4</script> \"><svg onload=window.__pwned=5> javascript:alert(1)\n\
+---\n\
+diff --git a/<script>x b/<script>x\n\
+--- a/<script>x\n\
++++ b/<script>x\n\
+@@ -1 +1 @@ <img src=x onerror=alert(6)>\n\
+-<script>alert(7)</script>\n\
++\"><svg onload=alert(8)>\n";
+
+#[tokio::test]
+async fn hostile_mail_renders_as_text() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let opts = IngestOptions {
+            list_id: Some("proj.example.org".into()),
+        };
+        // (A display name with `<` in it is refused as upstream does: its
+        // address pattern takes the first `<...>`; this one has quotes,
+        // an ampersand, a right-to-left override and a zero-width joiner.)
+        let outcome = store.ingest(HOSTILE.as_bytes(), &opts).await.unwrap();
+        assert!(
+            matches!(outcome, patchtrack_store::Outcome::Patch { .. }),
+            "{outcome:?}"
+        );
+        let r = &f.router;
+        for uri in [
+            "/project/proj/list/",
+            "/project/proj/list/?q=pwned",
+            "/project/proj/patch/hostile@example.org/",
+        ] {
+            let page = send(r, "GET", uri, "", None, None).await;
+            assert_eq!(page.status, 200, "{uri}");
+            // Our own script tag is the only one; no tag from the mail.
+            assert_eq!(
+                page.body.matches("<script").count(),
+                1,
+                "{uri}: {}",
+                page.body
+            );
+            for tag in [
+                "<img",
+                "<svg",
+                "\" onmouseover=\"",
+                "onerror=\"window",
+                "href=\"javascript",
+            ] {
+                assert!(!page.body.contains(tag), "{uri} contains {tag}");
+            }
+            assert!(
+                shown(&page.body).contains("<script>window.__pwned=1</script><img src=x"),
+                "{uri}: {}",
+                page.body
+            );
+        }
+        let page = send(
+            r,
+            "GET",
+            "/project/proj/patch/hostile@example.org/",
+            "",
+            None,
+            None,
+        )
+        .await;
+        let text = shown(&page.body);
+        assert!(
+            text.contains("Eve\" onmouseover=\"alert(1)' & \u{202e}evil\u{200d}"),
+            "{}",
+            page.body
+        );
+        assert!(text.contains("X-Evil: <script>window.__pwned=3"));
+        assert!(
+            page.body
+                .contains("<span class=\"diff-del\">-&lt;script&gt;alert(7)&lt;/script&gt;</span>")
+        );
+        // And the browser is told to run no inline script at all.
+        let req = Request::builder()
+            .uri("/project/proj/list/")
+            .header("host", "pw.example.org")
+            .body(Body::empty())
+            .unwrap();
+        let resp = r.clone().oneshot(req).await.unwrap();
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    }
+}
