@@ -147,6 +147,20 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
             .ingest(DEMO_MAIL, &patchtrack_store::IngestOptions::default())
             .await?;
         eprintln!("patchtrack: demo project qemu-devel added with its sample patch ({outcome:?})");
+        // Someone to log in as: a maintainer of the demo project. Only in
+        // a database that had no project, so never on a real site.
+        if store.user_by_username("demo").await?.is_none() {
+            store
+                .add_user(&patchtrack_store::NewUser {
+                    username: "demo".into(),
+                    email: "demo@example.org".into(),
+                    password: Some("demo".into()),
+                    superuser: false,
+                    maintainer_of: vec!["qemu-devel".into()],
+                })
+                .await?;
+            eprintln!("patchtrack: demo maintainer added: log in as demo, password demo");
+        }
     }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

@@ -76,4 +76,8 @@ pub(crate) struct Caches {
     pub people: TtlMap<(String, Option<String>), i64>,
     /// Delegation rules of a project, in matching order.
     pub rules: TtlMap<i64, Vec<(i64, String)>>,
+    /// Every state, by ordering: every list page and filter reads them.
+    pub states: TtlMap<(), Vec<crate::state::State>>,
+    /// Every tag, for the lists' columns.
+    pub tag_list: TtlMap<(), Vec<crate::tag::Tag>>,
 }

@@ -51,6 +51,9 @@ impl Store {
         if lookups.is_empty() {
             return Ok(Some(Vec::new()));
         }
+        if let Some(ids) = self.resolve_cached(kind, lookups).await? {
+            return Ok(ids);
+        }
         let (table, key) = kind.table_and_key();
         let ids: Vec<i64> = lookups
             .iter()
@@ -93,5 +96,45 @@ impl Store {
             }
         }
         Ok(Some(out))
+    }
+
+    /// Projects and states come from the few-seconds caches every page
+    /// fills anyway: one statement less per filter on a list. `None`
+    /// when the kind is not cached.
+    async fn resolve_cached(
+        &self,
+        kind: Kind,
+        lookups: &[Lookup],
+    ) -> Result<Option<Option<Vec<i64>>>> {
+        let known: Vec<(i64, String)> = match kind {
+            Kind::Project => self
+                .projects_by_id()
+                .await?
+                .values()
+                .map(|p| (p.id, kind.normalise(&p.linkname)))
+                .collect(),
+            Kind::State => self
+                .states()
+                .await?
+                .iter()
+                .map(|s| (s.id, kind.normalise(&s.name)))
+                .collect(),
+            Kind::Person | Kind::User => return Ok(None),
+        };
+        let mut out = Vec::with_capacity(lookups.len());
+        for l in lookups {
+            let found = match l {
+                Lookup::Id(i) => known.iter().find(|(id, _)| id == i),
+                Lookup::Name(n) => {
+                    let n = kind.normalise(n);
+                    known.iter().find(|(_, k)| *k == n)
+                }
+            };
+            match found {
+                Some((id, _)) => out.push(*id),
+                None => return Ok(Some(None)),
+            }
+        }
+        Ok(Some(Some(out)))
     }
 }

@@ -34,8 +34,16 @@ fn slugify(name: &str) -> String {
 }
 
 impl Store {
-    /// Every state, by ordering.
+    /// Every state, by ordering (cached for a few seconds).
     pub async fn states(&self) -> Result<Vec<State>> {
+        if let Some(states) = self.caches.states.get(&()) {
+            return Ok(states.as_ref().clone());
+        }
+        let states = self.states_uncached().await?;
+        Ok(self.caches.states.put((), states).as_ref().clone())
+    }
+
+    async fn states_uncached(&self) -> Result<Vec<State>> {
         let rows = sqlx::query(
             "SELECT id, name, slug, ordering, action_required FROM state ORDER BY ordering",
         )
@@ -77,6 +85,7 @@ impl Store {
             }
             other => other?,
         };
+        self.caches.states.clear();
         self.states()
             .await?
             .into_iter()

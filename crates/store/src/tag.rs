@@ -64,12 +64,17 @@ pub struct Tag {
 }
 
 impl crate::db::Store {
-    /// Every tag, in id order (the order of the list's A/R/T columns).
+    /// Every tag, in id order (the order of the list's A/R/T columns),
+    /// cached for a few seconds.
     pub async fn tags(&self) -> Result<Vec<Tag>> {
+        if let Some(tags) = self.caches.tag_list.get(&()) {
+            return Ok(tags.as_ref().clone());
+        }
         let rows = sqlx::query("SELECT id, name, abbrev, show_column FROM tag ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
+        let tags = rows
+            .iter()
             .map(|r| {
                 Ok(Tag {
                     id: r.try_get("id")?,
@@ -78,7 +83,8 @@ impl crate::db::Store {
                     show_column: r.try_get::<i64, _>("show_column")? != 0,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.caches.tag_list.put((), tags).as_ref().clone())
     }
 
     /// Tag counts of a page of patches, keyed by (patch, tag), in one
