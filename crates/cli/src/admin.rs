@@ -180,6 +180,23 @@ pub enum UserCommand {
         #[arg(long)]
         superuser: bool,
     },
+    /// Change a user: password, maintained projects, administrator flag.
+    Edit {
+        /// Login name.
+        username: String,
+        /// New password.
+        #[arg(long)]
+        password: Option<String>,
+        /// Linkname of a project the user starts maintaining (repeatable).
+        #[arg(long = "maintainer-of", value_name = "LINKNAME")]
+        maintainer_of: Vec<String>,
+        /// Linkname of a project the user stops maintaining (repeatable).
+        #[arg(long = "not-maintainer-of", value_name = "LINKNAME")]
+        not_maintainer_of: Vec<String>,
+        /// Site administrator or not.
+        #[arg(long, value_name = "true|false")]
+        superuser: Option<bool>,
+    },
 }
 
 /// Runs a user command.
@@ -202,6 +219,26 @@ pub async fn user(store: &Store, cmd: &UserCommand) -> Result<()> {
                 })
                 .await?;
             println!("user {username} added (id {id})");
+        }
+        UserCommand::Edit {
+            username,
+            password,
+            maintainer_of,
+            not_maintainer_of,
+            superuser,
+        } => {
+            store
+                .change_account(
+                    username,
+                    &patchtrack_store::AccountChanges {
+                        password: password.clone(),
+                        maintain: maintainer_of.clone(),
+                        stop_maintaining: not_maintainer_of.clone(),
+                        superuser: *superuser,
+                    },
+                )
+                .await?;
+            println!("user {username} changed");
         }
     }
     Ok(())

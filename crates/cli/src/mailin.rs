@@ -194,6 +194,7 @@ pub async fn parsearchive(
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the archive reader panicked"))??;
+    store.refresh_statistics().await?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

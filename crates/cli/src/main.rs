@@ -132,7 +132,8 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
 }
 
 async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
-    let store = open(database).await?;
+    let store = Store::connect_serving(database).await?;
+    store.ensure_migrated().await?;
     if args.demo && store.projects().await?.is_empty() {
         store
             .add_project(&patchtrack_store::NewProject {
@@ -162,6 +163,14 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
             eprintln!("patchtrack: demo maintainer added: log in as demo, password demo");
         }
     }
+    // Planner statistics for a database filled by parsemail alone, in the
+    // background: the first requests need not wait for them.
+    let analyzer = store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = analyzer.refresh_statistics().await {
+            tracing::warn!(error = %e, "could not refresh planner statistics");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

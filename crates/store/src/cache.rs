@@ -80,4 +80,6 @@ pub(crate) struct Caches {
     pub states: TtlMap<(), Vec<crate::state::State>>,
     /// Every tag, for the lists' columns.
     pub tag_list: TtlMap<(), Vec<crate::tag::Tag>>,
+    /// Maintainers by project, per set of projects asked for.
+    pub maintainers: TtlMap<Vec<i64>, HashMap<i64, Vec<crate::refs::UserRef>>>,
 }

@@ -59,4 +59,6 @@ pub use session::{SESSION_MICROS, Session, random_hex};
 pub use state::State;
 pub use stats::{Counts, PatchStatus, SeriesSummary};
 pub use tag::Tag;
-pub use user::{NewUser, Principal, Settings, User, UserOrder, UserUpdate, hash_password};
+pub use user::{
+    AccountChanges, NewUser, Principal, Settings, User, UserOrder, UserUpdate, hash_password,
+};

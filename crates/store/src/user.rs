@@ -100,6 +100,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.caches.maintainers.clear();
         Ok(id)
     }
 }
@@ -315,11 +316,16 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no user {id}")))
     }
 
-    /// The maintainers of each project.
+    /// The maintainers of each project (cached for a few seconds: every
+    /// list page offers them as delegates).
     pub async fn maintainers(&self, project_ids: &[i64]) -> Result<HashMap<i64, Vec<UserRef>>> {
         let mut out: HashMap<i64, Vec<UserRef>> = HashMap::new();
         if project_ids.is_empty() {
             return Ok(out);
+        }
+        let key = project_ids.to_vec();
+        if let Some(cached) = self.caches.maintainers.get(&key) {
+            return Ok(cached.as_ref().clone());
         }
         let mut sql = Sql::new(&format!(
             "SELECT m.project_id, {} FROM project_maintainer m JOIN app_user u ON u.id = m.user_id \
@@ -333,7 +339,7 @@ impl Store {
                 out.entry(r.try_get("project_id")?).or_default().push(u);
             }
         }
-        Ok(out)
+        Ok(self.caches.maintainers.put(key, out).as_ref().clone())
     }
 
     pub(crate) async fn principal(&self, user_id: i64) -> Result<Option<Principal>> {
@@ -463,5 +469,81 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+}
+
+/// A site administrator's changes to an account (`patchtrack user edit`).
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    /// New password.
+    pub password: Option<String>,
+    /// Projects (linknames) it starts maintaining.
+    pub maintain: Vec<String>,
+    /// Projects (linknames) it stops maintaining.
+    pub stop_maintaining: Vec<String>,
+    /// Site administrator or not.
+    pub superuser: Option<bool>,
+}
+
+impl Store {
+    /// Applies an administrator's changes to the account `username`, in
+    /// one transaction.
+    pub async fn change_account(&self, username: &str, changes: &AccountChanges) -> Result<()> {
+        let user = self
+            .user_by_username(username)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no user {username:?}")))?;
+        let ids = |names: &[String]| {
+            let names = names.to_vec();
+            async move {
+                let mut out = Vec::new();
+                for linkname in names {
+                    let p = self
+                        .project_by_linkname(&linkname)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("no project {linkname:?}")))?;
+                    out.push(p.id);
+                }
+                Ok::<_, StoreError>(out)
+            }
+        };
+        let add = ids(&changes.maintain).await?;
+        let remove = ids(&changes.stop_maintaining).await?;
+        let hash = changes.password.as_deref().map(hash_password).transpose()?;
+        let mut tx = self.begin_write().await?;
+        if let Some(h) = hash {
+            sqlx::query("UPDATE app_user SET password_hash = $1 WHERE id = $2")
+                .bind(h)
+                .bind(user.user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(s) = changes.superuser {
+            sqlx::query("UPDATE app_user SET is_superuser = $1 WHERE id = $2")
+                .bind(i64::from(s))
+                .bind(user.user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for p in add {
+            sqlx::query(
+                "INSERT INTO project_maintainer (project_id, user_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(p)
+            .bind(user.user.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for p in remove {
+            sqlx::query("DELETE FROM project_maintainer WHERE project_id = $1 AND user_id = $2")
+                .bind(p)
+                .bind(user.user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.caches.maintainers.clear();
+        Ok(())
     }
 }

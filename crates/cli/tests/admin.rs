@@ -1,0 +1,109 @@
+//! The site administrator's commands: accounts and maintainers.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+#[path = "../../store/tests/common/mod.rs"]
+mod common;
+
+use std::process::{Command, Output};
+
+use patchtrack_store::Store;
+
+fn patchtrack(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn user_edit_changes_maintainers_and_password() {
+    let path = common::scratch_dir().join("admin.db");
+    let _ = std::fs::remove_file(&path);
+    let db = format!("sqlite://{}", path.display());
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(patchtrack(
+        &db,
+        &[
+            "project",
+            "add",
+            "--linkname",
+            "p",
+            "--name",
+            "P",
+            "--listid",
+            "p.example.org",
+        ],
+    ));
+    ok(patchtrack(
+        &db,
+        &["user", "add", "alice", "--email", "alice@example.org"],
+    ));
+    ok(patchtrack(
+        &db,
+        &[
+            "user",
+            "edit",
+            "alice",
+            "--maintainer-of",
+            "p",
+            "--password",
+            "pw",
+        ],
+    ));
+    let store = Store::connect(&db).await.unwrap();
+    let project = store.project_by_linkname("p").await.unwrap().unwrap();
+    let alice = store
+        .authenticate_password("alice", "pw")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(alice.maintains(project.id));
+    // Twice is harmless; then stop.
+    ok(patchtrack(
+        &db,
+        &["user", "edit", "alice", "--maintainer-of", "p"],
+    ));
+    ok(patchtrack(
+        &db,
+        &["user", "edit", "alice", "--not-maintainer-of", "p"],
+    ));
+    let alice = store
+        .authenticate_password("alice", "pw")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!alice.maintains(project.id));
+    // Unknown names fail with a message and change nothing.
+    let out = patchtrack(
+        &db,
+        &[
+            "user",
+            "edit",
+            "alice",
+            "--maintainer-of",
+            "nope",
+            "--password",
+            "x",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no project \"nope\""));
+    assert!(
+        store
+            .authenticate_password("alice", "pw")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let out = patchtrack(&db, &["user", "edit", "bob", "--password", "x"]);
+    assert!(!out.status.success());
+}
