@@ -512,6 +512,51 @@ async fn only_those_allowed_change_anything() {
             let p = store.patch(id).await.unwrap().unwrap();
             assert_eq!((p.state.as_str(), p.archived), ("new", false));
         }
+        // Marking a comment addressed: not theirs, not their patch.
+        let mark = |tok: &str| {
+            format!(
+                "csrfmiddlewaretoken={tok}&action=address&comment_id={}&addressed=true",
+                f.patch_comment
+            )
+        };
+        assert_eq!(
+            send(
+                r,
+                "POST",
+                url,
+                &other.cookie,
+                Some(&mark(&other.csrf)),
+                None
+            )
+            .await
+            .status,
+            403
+        );
+        let parent = patchtrack_store::Parent::Patch(f.patch);
+        let comment = store
+            .comment(parent, f.patch_comment)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(comment.addressed, None);
+        let page = send(r, "GET", url, &maint.cookie, None, None).await;
+        assert!(page.body.contains("Mark action required"));
+        let done = send(
+            r,
+            "POST",
+            url,
+            &maint.cookie,
+            Some(&mark(&maint.csrf)),
+            None,
+        )
+        .await;
+        assert_eq!(done.status, 302);
+        let comment = store
+            .comment(parent, f.patch_comment)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(comment.addressed, Some(true));
         // Project settings.
         let settings = format!(
             "csrfmiddlewaretoken={}&web_url=https://evil.example",

@@ -51,7 +51,10 @@ pub fn routes() -> Router<Arc<App>> {
             "/project/{linkname}/patch/{msgid}/",
             get(submission::patch).post(submission::patch_post),
         )
-        .route("/project/{linkname}/cover/{msgid}/", get(submission::cover))
+        .route(
+            "/project/{linkname}/cover/{msgid}/",
+            get(submission::cover).post(submission::cover_post),
+        )
         .route("/project/{linkname}/bundles/", get(bundle::project_bundles))
         .route("/user/bundles/", get(bundle::user_bundles))
         .route(

@@ -57,6 +57,8 @@ struct CommentView {
     submitter: String,
     date: String,
     addressed: Option<bool>,
+    /// Whether the viewer may mark it addressed or not.
+    can_address: bool,
     /// Rendered (escaped) HTML.
     content: String,
 }
@@ -88,17 +90,63 @@ struct SubmissionPage {
     bundles: Vec<(i64, String)>,
 }
 
-fn comment_views(comments: Vec<Comment>) -> Vec<CommentView> {
-    comments
-        .into_iter()
-        .map(|c| CommentView {
+/// The comments as shown; `editor` says the viewer may edit the parent
+/// (and so address every comment), else each comment is asked about.
+async fn comment_views(
+    req: &Req,
+    comments: Vec<Comment>,
+    editor: bool,
+) -> Result<Vec<CommentView>, patchtrack_store::StoreError> {
+    let mut out = Vec::with_capacity(comments.len());
+    for c in comments {
+        let can_address = match &req.principal {
+            Some(_) if editor => true,
+            Some(p) => req.app.store.can_address(p, &c).await?,
+            None => false,
+        };
+        out.push(CommentView {
             id: c.id,
             submitter: person_name(&c.submitter),
             date: when(c.date),
             addressed: c.addressed,
+            can_address,
             content: render::message(c.content.as_deref().unwrap_or("")),
-        })
-        .collect()
+        });
+    }
+    Ok(out)
+}
+
+/// Sets a comment's `addressed` from the buttons under it, for those who
+/// may (its author, or who may edit what it answers).
+async fn address_comment(
+    req: &Req,
+    parent: Parent,
+    form: &Form,
+) -> Result<Result<String, String>, patchtrack_store::StoreError> {
+    let Some(who) = &req.principal else {
+        return Ok(Err("Log in to mark comments.".to_string()));
+    };
+    let (Some(id), Some(value)) = (
+        form.get("comment_id").and_then(|c| c.parse::<i64>().ok()),
+        form.get("addressed").and_then(|a| a.parse::<bool>().ok()),
+    ) else {
+        return Ok(Err("Which comment, and addressed or not?".to_string()));
+    };
+    let store = &req.app.store;
+    let Some(comment) = store.comment(parent, id).await? else {
+        return Ok(Err("No such comment.".to_string()));
+    };
+    if !store.can_address(who, &comment).await? {
+        return Ok(Err(
+            "You don't have permissions to mark this comment.".to_string()
+        ));
+    }
+    store.set_addressed(parent, id, Some(value)).await?;
+    Ok(Ok(if value {
+        "Comment marked addressed".to_string()
+    } else {
+        "Comment marked unaddressed".to_string()
+    }))
 }
 
 fn check_views(checks: Vec<Check>) -> Vec<CheckView> {
@@ -302,6 +350,10 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Response {
         message: render::message(body.content.as_deref().unwrap_or("")),
         pull_url: patch.pull_url.clone(),
     };
+    let comments = match comment_views(&req, comments, editable).await {
+        Ok(c) => c,
+        Err(e) => return req.failed(&e),
+    };
     let page = SubmissionPage {
         base: req.base(patch.name.clone(), Some(&project)),
         related: patch
@@ -309,7 +361,7 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Response {
             .iter()
             .map(|r| (r.name.clone(), urls::patch(&project.linkname, &r.msgid)))
             .collect(),
-        comments: comment_views(comments),
+        comments,
         checks: check_views(checks),
         diff: diff.map(render::diff),
         editable,
@@ -362,6 +414,11 @@ pub async fn patch_post(
             let bundle = form.get("bundle_id").and_then(|b| b.parse().ok());
             super::list::add_to_bundle(&req, &who, bundle, &[patch.id]).await
         }
+        Some("address") => match address_comment(&req, Parent::Patch(patch.id), &form).await {
+            Ok(Ok(m)) => Ok(vec![m]),
+            Ok(Err(m)) => return req.forbidden(&m),
+            Err(e) => Err(e),
+        },
         _ => {
             match store.can_edit_patch(&who, patch.id).await {
                 Ok(true) => {}
@@ -457,6 +514,14 @@ pub async fn cover(
         Ok(x) => x,
         Err(e) => return req.failed(&e),
     };
+    let editor = match &req.principal {
+        Some(p) => p.maintains(project.id),
+        None => false,
+    };
+    let comments = match comment_views(&req, comments, editor).await {
+        Ok(c) => c,
+        Err(e) => return req.failed(&e),
+    };
     let body = cover.body.clone();
     let sub = Sub {
         id: cover.id,
@@ -490,7 +555,7 @@ pub async fn cover(
         sub,
         series,
         related: Vec::new(),
-        comments: comment_views(comments),
+        comments,
         checks: Vec::new(),
         diff: None,
         editable: false,
@@ -500,4 +565,45 @@ pub async fn cover(
         bundles: Vec::new(),
     };
     req.render(&page)
+}
+
+/// `POST /project/LINK/cover/MSGID/`: the comments' addressed buttons.
+pub async fn cover_post(
+    State(app): State<Arc<App>>,
+    Path((linkname, msgid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let req = match req.check_form(&form) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let (req, project) = match project_or_404(req, &linkname).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let cover = match req
+        .app
+        .store
+        .cover_by_msgid(project.id, &format!("<{msgid}>"))
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return req.not_found(),
+        Err(e) => return req.failed(&e),
+    };
+    let here = urls::cover(&project.linkname, &cover.msgid);
+    if req.principal.is_none() {
+        return req.login_first(&here);
+    }
+    match address_comment(&req, Parent::Cover(cover.id), &form).await {
+        Ok(Ok(m)) => req.redirect(&here, &[m]),
+        Ok(Err(m)) => req.forbidden(&m),
+        Err(e) => req.failed(&e),
+    }
 }
