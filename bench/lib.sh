@@ -10,9 +10,9 @@ chmod 755 "$work"
 trap 'if [ -n "${pgpid:-}" ]; then kill -INT "$pgpid" 2>/dev/null || true; sleep 1; fi; rm -rf "$work"' EXIT
 
 # Starts PostgreSQL in $work/pg on a free loopback port (as the postgres
-# user when run as root); sets $pgurl, $pgport and $pgpid.
+# user when run as root); sets $pgurl, $pgport, $pgpid and $pgbin.
 start_postgres() {
-    local pgbin as_pg=()
+    local as_pg=()
     pgbin=$(dirname "$(readlink -f "$(command -v initdb)")")
     mkdir "$work/pg"
     if [ "$(id -u)" = 0 ]; then
