@@ -460,10 +460,16 @@ impl Store {
     /// People whose name or address contains `text` (case-insensitive),
     /// for the list's submitter filter; at most 500.
     pub async fn people_matching(&self, text: &str) -> Result<Vec<i64>> {
-        let pattern = format!("%{}%", text.to_lowercase());
+        // `%` and `_` typed in are themselves, not wildcards.
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
         let rows = sqlx::query(
-            "SELECT id FROM person WHERE LOWER(COALESCE(name, '')) LIKE $1 \
-             OR email_lower LIKE $1 ORDER BY id LIMIT 500",
+            "SELECT id FROM person WHERE LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\' \
+             OR email_lower LIKE $1 ESCAPE '\\' ORDER BY id LIMIT 500",
         )
         .bind(pattern)
         .fetch_all(&self.pool)
@@ -514,6 +520,11 @@ impl Store {
         if let Some(h) = hash {
             sqlx::query("UPDATE app_user SET password_hash = $1 WHERE id = $2")
                 .bind(h)
+                .bind(user.user.id)
+                .execute(&mut *tx)
+                .await?;
+            // A new password logs out every browser that knew the old one.
+            sqlx::query("DELETE FROM web_session WHERE user_id = $1")
                 .bind(user.user.id)
                 .execute(&mut *tx)
                 .await?;

@@ -808,3 +808,102 @@ async fn hostile_mail_renders_as_text() {
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
     }
 }
+
+#[tokio::test]
+async fn bundles_todo_and_settings() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let r = &f.router;
+        let m = session(&store, "maint").await;
+        // A bundle keeps the order its owner gives it.
+        let create = format!(
+            "csrfmiddlewaretoken={}&action=create-bundle&bundle_name=b&patch_id={}&patch_id={}",
+            m.csrf, f.patch2, f.patch
+        );
+        send(
+            r,
+            "POST",
+            "/project/proj/list/",
+            &m.cookie,
+            Some(&create),
+            None,
+        )
+        .await;
+        let order = |body: &str| {
+            let a = body
+                .find(&format!("data-patch-id=\"{}\"", f.patch))
+                .unwrap();
+            let b = body
+                .find(&format!("data-patch-id=\"{}\"", f.patch2))
+                .unwrap();
+            a < b
+        };
+        let page = send(r, "GET", "/bundle/maint/b/", &m.cookie, None, None).await;
+        assert!(order(&page.body), "created in date order");
+        let down = format!("csrfmiddlewaretoken={}&move-down={}", m.csrf, f.patch);
+        let moved = send(r, "POST", "/bundle/maint/b/", &m.cookie, Some(&down), None).await;
+        assert_eq!(moved.status, 302);
+        let page = send(r, "GET", "/bundle/maint/b/", &m.cookie, None, None).await;
+        assert!(!order(&page.body), "moved down");
+        let owner = store.user_by_username("maint").await.unwrap().unwrap();
+        let b = store
+            .bundle_by_name("maint", "b", Some(owner.user.id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.order, vec![f.patch2, f.patch]);
+        // The to-do list acts on its patches too (the delegate's).
+        let d = session(&store, "deleg").await;
+        let bulk = format!(
+            "csrfmiddlewaretoken={}&action=update&state=3&delegate=*&archived=*&patch_id={}",
+            d.csrf, f.patch
+        );
+        let done = send(r, "POST", "/user/todo/proj/", &d.cookie, Some(&bulk), None).await;
+        assert_eq!(done.status, 302);
+        assert_eq!(state_of(&store, f.patch).await, "accepted");
+        // Project links must be web addresses.
+        let evil = format!("csrfmiddlewaretoken={}&web_url=javascript:alert(1)", m.csrf);
+        let refused = send(
+            r,
+            "POST",
+            "/project/proj/settings/",
+            &m.cookie,
+            Some(&evil),
+            None,
+        )
+        .await;
+        assert!(
+            refused
+                .cookies
+                .iter()
+                .any(|c| c.contains("give%20an%20http"))
+        );
+        let p = store.project_by_linkname("proj").await.unwrap().unwrap();
+        assert_eq!(p.web_url, "");
+        let good = format!(
+            "csrfmiddlewaretoken={}&web_url=https%3A%2F%2Fproj.example.org%2F",
+            m.csrf
+        );
+        send(
+            r,
+            "POST",
+            "/project/proj/settings/",
+            &m.cookie,
+            Some(&good),
+            None,
+        )
+        .await;
+        let p = store.project_by_linkname("proj").await.unwrap().unwrap();
+        assert_eq!(p.web_url, "https://proj.example.org/");
+        // Behind an HTTPS proxy, cookies are Secure.
+        let req = Request::builder()
+            .uri("/user/login/")
+            .header("host", "pw.example.org")
+            .header("x-forwarded-proto", "https")
+            .body(Body::empty())
+            .unwrap();
+        let resp = r.clone().oneshot(req).await.unwrap();
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+    }
+}

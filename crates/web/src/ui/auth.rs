@@ -24,7 +24,16 @@ struct LoginPage {
 /// Where to go after logging in: a local path only, never another site.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // Browsers drop tabs and newlines from URLs, so `/\t/evil` would
+        // become `//evil`: only visible, non-space characters pass.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            n.to_string()
+        }
         _ => "/user/".to_string(),
     }
 }
@@ -123,6 +132,8 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/user/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/user/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/user/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/user/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/user/");
         assert_eq!(safe_next(None), "/user/");
     }
 }

@@ -169,9 +169,9 @@ pub async fn bundle(
         .principal
         .as_ref()
         .is_some_and(|p| p.user.id == b.owner.id);
-    let ids: Vec<i64> = b.patches.iter().map(|p| p.id).collect();
     let loaded = async {
-        let patches = store.patches_by_ids(&ids).await?;
+        // In the bundle's order (b.patches is by date, as the API lists).
+        let patches = store.patches_by_ids(&b.order).await?;
         let states = store.states().await?;
         let tags = store.tags().await?;
         let projects = store.projects_by_id().await?;
@@ -246,7 +246,7 @@ pub async fn bundle_post(
     }
     let here = urls::bundle(&b.owner.username, &b.name);
     let store = &req.app.store;
-    let mut members: Vec<i64> = b.patches.iter().map(|p| p.id).collect();
+    let mut members: Vec<i64> = b.order.clone();
     let moved = |value: Option<&str>| value.and_then(|v| v.parse::<i64>().ok());
     let (changes, message) = if let Some(id) = moved(form.get("move-up")) {
         if let Some(i) = members.iter().position(|p| *p == id).filter(|i| *i > 0) {
@@ -263,7 +263,7 @@ pub async fn bundle_post(
         if let Some(i) = members
             .iter()
             .position(|p| *p == id)
-            .filter(|i| i + 1 < b.patches.len())
+            .filter(|i| i + 1 < b.order.len())
         {
             members.swap(i, i + 1);
         }
@@ -290,7 +290,7 @@ pub async fn bundle_post(
                     .filter_map(|v| v.parse().ok())
                     .collect();
                 members.retain(|p| !gone.contains(p));
-                let n = b.patches.len() - members.len();
+                let n = b.order.len() - members.len();
                 (
                     BundleChanges {
                         patches: Some(members),

@@ -718,18 +718,29 @@ async fn bulk_update(
     }
     let mut messages = Vec::new();
     let mut updated = 0;
+    let mut refused = 0;
     for patch in store.patches_by_ids(ids).await? {
         if !store.can_edit_patch(who, patch.id).await? {
-            messages.push(format!(
-                "You don't have permissions to edit patch '{}'",
-                patch.name
-            ));
+            // A few names, then a count: messages travel in a cookie.
+            refused += 1;
+            if refused <= 3 {
+                messages.push(format!(
+                    "You don't have permissions to edit patch '{}'",
+                    patch.name
+                ));
+            }
             continue;
         }
         match store.update_patch(who, patch.id, &update).await? {
             Ok(()) => updated += 1,
             Err(refused) => messages.push(format!("{}: {}", patch.name, refusal(&refused))),
         }
+    }
+    if refused > 3 {
+        messages.push(format!(
+            "… and {} more patches you may not edit",
+            refused - 3
+        ));
     }
     messages.insert(
         0,
@@ -779,15 +790,13 @@ pub(crate) async fn create_bundle(
         return Ok(vec!["No patches selected; no bundle created".to_string()]);
     }
     match store.save_bundle(who.user.id, None, &changes).await? {
-        Ok(b) => {
-            let mut messages = vec![format!("Bundle {} created", b.name)];
-            messages.extend(
-                patches
-                    .iter()
-                    .map(|p| format!("Patch '{}' added to bundle {}", p.name, b.name)),
-            );
-            Ok(messages)
-        }
+        Ok(b) => Ok(vec![
+            format!("Bundle {} created", b.name),
+            match patches.len() {
+                1 => format!("Patch '{}' added to bundle {}", patches[0].name, b.name),
+                n => format!("{n} patches added to bundle {}", b.name),
+            },
+        ]),
         Err((_, message)) => Ok(vec![message]),
     }
 }
@@ -811,18 +820,23 @@ pub(crate) async fn add_to_bundle(
             "You don't have permissions to add patches to this bundle".to_string(),
         ]);
     }
-    let mut members: Vec<i64> = b.patches.iter().map(|p| p.id).collect();
-    let mut messages = Vec::new();
+    // Appended after the bundle's own order (not its date order).
+    let mut members: Vec<i64> = b.order.clone();
+    let (mut added, mut already) = (0, 0);
     for patch in store.patches_by_ids(ids).await? {
         if members.contains(&patch.id) {
-            messages.push(format!(
-                "Patch '{}' already in bundle {}",
-                patch.name, b.name
-            ));
+            already += 1;
         } else {
             members.push(patch.id);
-            messages.push(format!("Patch '{}' added to bundle {}", patch.name, b.name));
+            added += 1;
         }
+    }
+    let mut messages = vec![match added {
+        1 => format!("1 patch added to bundle {}", b.name),
+        n => format!("{n} patches added to bundle {}", b.name),
+    }];
+    if already > 0 {
+        messages.push(format!("{already} already in bundle {}", b.name));
     }
     let changes = BundleChanges {
         patches: Some(members),

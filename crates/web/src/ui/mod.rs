@@ -65,7 +65,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/user/logout/", axum::routing::post(auth::logout))
         .route("/user/", get(user::profile).post(user::profile_post))
         .route("/user/todo/", get(user::todo))
-        .route("/user/todo/{linkname}/", get(list::todo_list))
+        .route(
+            "/user/todo/{linkname}/",
+            get(list::todo_list).post(list::project_list_post),
+        )
         .route("/static/patchtrack.css", get(stylesheet))
         .route("/static/patchtrack.js", get(script))
 }
@@ -235,17 +238,33 @@ impl Req {
         self.messages.push(text.into());
     }
 
+    /// Whether the browser reached us over HTTPS (directly configured, or
+    /// as a proxy says): cookies are then `Secure`.
+    fn secure(&self) -> bool {
+        self.app
+            .base_url
+            .as_deref()
+            .is_some_and(|b| b.starts_with("https://"))
+            || self
+                .headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes() == b"https")
+    }
+
     fn finish(self, status: StatusCode, mut response: Response) -> Response {
         *response.status_mut() = status;
+        let secure = self.secure();
         let h = response.headers_mut();
         for c in self.cookies {
+            let c = if secure { format!("{c}; Secure") } else { c };
             if let Ok(v) = c.parse() {
                 h.append(header::SET_COOKIE, v);
             }
         }
+        // Pages carry CSRF tokens, and the profile a new API token.
         h.insert(
             header::CACHE_CONTROL,
-            header::HeaderValue::from_static("private, no-cache"),
+            header::HeaderValue::from_static("no-store"),
         );
         // No inline script runs here, so none can be injected either.
         h.insert(
@@ -350,10 +369,17 @@ impl Req {
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
         {
-            let host = self
-                .headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
+            // This site's host: configured, else as the proxy or the
+            // browser names it.
+            let configured = self.app.base_url.as_deref().map(|b| {
+                b.split_once("://")
+                    .map_or(b, |(_, h)| h)
+                    .trim_end_matches('/')
+            });
+            let header_host = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok());
+            let host = configured
+                .or_else(|| header_host("x-forwarded-host"))
+                .or_else(|| header_host("host"))
                 .unwrap_or("");
             let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
             if origin != "null" && !origin_host.eq_ignore_ascii_case(host) {

@@ -181,6 +181,22 @@ pub async fn save_settings(
         Err(r) => return r,
     };
     let field = |name: &str| Some(form.get(name).unwrap_or("").trim().to_string());
+    // These become links on every page of the project: web addresses only.
+    for name in [
+        "web_url",
+        "webscm_url",
+        "list_archive_url",
+        "list_archive_url_format",
+        "commit_url_format",
+    ] {
+        let value = form.get(name).unwrap_or("").trim();
+        if !value.is_empty() && !is_web_url(value) {
+            return req.redirect(
+                &back,
+                &[format!("{name}: give an http, https or ftp address")],
+            );
+        }
+    }
     let update = ProjectUpdate {
         web_url: field("web_url"),
         scm_url: field("scm_url"),
@@ -199,4 +215,27 @@ pub async fn save_settings(
         return req.failed(&e);
     }
     req.redirect(&back, &["Project settings saved.".to_string()])
+}
+
+/// Whether `url` is a web address (what Django's URLField accepts).
+fn is_web_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    ["http://", "https://", "ftp://", "ftps://"]
+        .iter()
+        .any(|s| lower.starts_with(s) && lower.len() > s.len())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_url;
+
+    #[test]
+    fn only_web_addresses() {
+        assert!(is_web_url("https://lore.kernel.org/git/{}/"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("JavaScript://%0aalert(1)"));
+        assert!(!is_web_url("https://"));
+        assert!(!is_web_url("https://x/\u{0}"));
+    }
 }

@@ -427,7 +427,8 @@ pub async fn patch_post(
                 }
                 Err(e) => return req.failed(&e),
             }
-            match update_from_form(&req, &form).await {
+            let current = patch.delegate.as_ref().map(|d| d.id);
+            match update_from_form(&req, &form, current).await {
                 Ok(Ok(update)) => match store.update_patch(&who, patch.id, &update).await {
                     Ok(Ok(())) => Ok(vec!["Patch updated".to_string()]),
                     Ok(Err(refused)) => Ok(vec![super::list::refusal(&refused)]),
@@ -448,6 +449,7 @@ pub async fn patch_post(
 async fn update_from_form(
     req: &Req,
     form: &Form,
+    current_delegate: Option<i64>,
 ) -> Result<Result<PatchUpdate, String>, patchtrack_store::StoreError> {
     let states = req.app.store.states().await?;
     let Some(state) = form
@@ -467,7 +469,9 @@ async fn update_from_form(
     let commit = form.get("commit_ref").unwrap_or("").trim();
     Ok(Ok(PatchUpdate {
         state: Some(state),
-        delegate: Some(delegate),
+        // An unchanged delegate is left alone: one who stopped maintaining
+        // the project would be refused, and with it the whole update.
+        delegate: (delegate != current_delegate).then_some(delegate),
         archived: Some(form.get("archived") == Some("true")),
         commit_ref: Some((!commit.is_empty()).then(|| commit.to_string())),
         ..PatchUpdate::default()
