@@ -130,7 +130,8 @@ impl PatchOrder {
             PatchOrder::SubmitterName => {
                 "(SELECT COALESCE(name, email) FROM person WHERE id = p.submitter_id)"
             }
-            PatchOrder::Delegate => "d.username",
+            // No delegate sorts first on both engines (NULLs do not).
+            PatchOrder::Delegate => "COALESCE(d.username, '')",
         }
     }
 }
@@ -288,7 +289,7 @@ impl Store {
         if cols.iter().any(|(c, _)| c.starts_with("st.")) {
             sql.push(" JOIN state st ON st.id = p.state_id");
         }
-        if cols.iter().any(|(c, _)| c.starts_with("d.")) {
+        if cols.iter().any(|(c, _)| c.contains("d.username")) {
             sql.push(" LEFT JOIN app_user d ON d.id = p.delegate_id");
         }
         resolved.push_where(&mut sql);

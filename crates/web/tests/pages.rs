@@ -160,6 +160,22 @@ async fn every_page_renders() {
         )
         .await;
         assert!(nobody.body.contains("other: unrelated") && !nobody.body.contains("change a line"));
+        // By delegate: nobody's first, on both engines.
+        let by_delegate = send(
+            r,
+            "GET",
+            "/project/proj/list/?order=delegate",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(by_delegate.status, 200);
+        let (nobody, deleg) = (
+            by_delegate.body.find("other: unrelated").unwrap(),
+            by_delegate.body.find("file: change a line").unwrap(),
+        );
+        assert!(nobody < deleg);
         // Logged in: checkboxes and the bulk form.
         let mine = send(r, "GET", "/project/proj/list/", &maint.cookie, None, None).await;
         assert!(mine.body.contains("name=\"patch_id\"") && mine.body.contains("id=\"bulk\""));
@@ -905,5 +921,100 @@ async fn bundles_todo_and_settings() {
         let resp = r.clone().oneshot(req).await.unwrap();
         let cookie = resp.headers()["set-cookie"].to_str().unwrap();
         assert!(cookie.ends_with("; Secure"), "{cookie}");
+    }
+}
+
+#[tokio::test]
+async fn password_change_ends_other_sessions() {
+    for store in common::stores().await {
+        common::project(&store, "proj", "proj.example.org").await;
+        store
+            .add_user(&NewUser {
+                username: "bob".into(),
+                email: "bob@example.org".into(),
+                password: Some("old-password".into()),
+                superuser: false,
+                maintainer_of: vec![],
+            })
+            .await
+            .unwrap();
+        let r = patchtrack_web::router(patchtrack_web::App {
+            store: store.clone(),
+            base_url: None,
+        });
+        let here = session(&store, "bob").await;
+        let elsewhere = session(&store, "bob").await;
+        let change = |old: &str, a: &str, b: &str| {
+            format!(
+                "csrfmiddlewaretoken={}&old_password={old}&new_password1={a}&new_password2={b}",
+                here.csrf
+            )
+        };
+        for (form, why) in [
+            (change("wrong", "new-password", "new-password"), "incorrect"),
+            (
+                change("old-password", "new-password", "other-one"),
+                "differ",
+            ),
+            (change("old-password", "short", "short"), "8%20characters"),
+        ] {
+            let r = send(
+                &r,
+                "POST",
+                "/user/password-change/",
+                &here.cookie,
+                Some(&form),
+                None,
+            )
+            .await;
+            assert!(r.cookies.iter().any(|c| c.contains(why)), "{why}");
+        }
+        assert!(
+            store
+                .authenticate_password("bob", "old-password")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let ok = send(
+            &r,
+            "POST",
+            "/user/password-change/",
+            &here.cookie,
+            Some(&change("old-password", "new-password", "new-password")),
+            None,
+        )
+        .await;
+        assert_eq!((ok.status, ok.location.as_str()), (302, "/user/"));
+        assert!(
+            store
+                .authenticate_password("bob", "new-password")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // This browser has a new session; the other one is logged out.
+        let fresh = ok
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("sessionid="))
+            .unwrap();
+        let fresh = fresh.split(';').next().unwrap();
+        assert_eq!(
+            send(&r, "GET", "/user/", fresh, None, None).await.status,
+            200
+        );
+        assert_eq!(
+            send(&r, "GET", "/user/", &elsewhere.cookie, None, None)
+                .await
+                .status,
+            302
+        );
+        assert_eq!(
+            send(&r, "GET", "/user/", &here.cookie, None, None)
+                .await
+                .status,
+            302
+        );
     }
 }

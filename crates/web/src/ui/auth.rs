@@ -122,6 +122,84 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
     req.redirect("/", &["You have been logged out.".to_string()])
 }
 
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    base: Base,
+}
+
+/// `GET /user/password-change/`.
+pub async fn password(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.principal.is_none() {
+        return req.login_first("/user/password-change/");
+    }
+    let page = PasswordPage {
+        base: req.base("Change password", None),
+    };
+    req.render(&page)
+}
+
+/// `POST /user/password-change/`: the current password, then the new one
+/// twice. Every session of the user ends; this browser gets a new one.
+pub async fn password_post(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = match Req::new(app, &headers).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let mut req = match req.check_form(&form) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(who) = req.principal.clone() else {
+        return req.login_first("/user/password-change/");
+    };
+    let back = "/user/password-change/";
+    let new = form.get("new_password1").unwrap_or("");
+    if new != form.get("new_password2").unwrap_or("") {
+        return req.redirect(back, &["The two new passwords differ.".to_string()]);
+    }
+    if new.chars().count() < 8 {
+        return req.redirect(
+            back,
+            &["The new password needs at least 8 characters.".to_string()],
+        );
+    }
+    let store = &req.app.store;
+    match store
+        .authenticate_password(&who.user.username, form.get("old_password").unwrap_or(""))
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return req.redirect(back, &["Your current password is incorrect.".to_string()]);
+        }
+        Err(e) => return req.failed(&e),
+    }
+    let changes = patchtrack_store::AccountChanges {
+        password: Some(new.to_string()),
+        ..patchtrack_store::AccountChanges::default()
+    };
+    if let Err(e) = store.change_account(&who.user.username, &changes).await {
+        return req.failed(&e);
+    }
+    let (id, _) = match store.create_session(who.user.id).await {
+        Ok(s) => s,
+        Err(e) => return req.failed(&e),
+    };
+    let max_age = patchtrack_store::SESSION_MICROS / 1_000_000;
+    req.set_cookie(format!("sessionid={id}; Max-Age={max_age}; {COOKIE_ATTRS}"));
+    req.redirect("/user/", &["Your password was changed.".to_string()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;

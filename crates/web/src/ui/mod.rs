@@ -63,6 +63,10 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/user/login/", get(auth::login).post(auth::login_post))
         .route("/user/logout/", axum::routing::post(auth::logout))
+        .route(
+            "/user/password-change/",
+            get(auth::password).post(auth::password_post),
+        )
         .route("/user/", get(user::profile).post(user::profile_post))
         .route("/user/todo/", get(user::todo))
         .route(
