@@ -138,3 +138,23 @@ impl Store {
             .transpose()
     }
 }
+
+impl Store {
+    /// Every person linked to the same account as `person_id` (itself
+    /// alone when it has none), so that the web list's submitter filter
+    /// shows a user's patches from all their addresses, as Patchwork does.
+    pub async fn people_of_same_user(&self, person_id: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT o.id FROM person p JOIN person o ON o.user_id = p.user_id \
+             WHERE p.id = $1 ORDER BY o.id",
+        )
+        .bind(person_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(if ids.is_empty() { vec![person_id] } else { ids })
+    }
+}

@@ -149,6 +149,42 @@ async fn every_page_renders() {
         assert!(
             by_name.body.contains("other: unrelated") && !by_name.body.contains("change a line")
         );
+        // A person linked to an account stands for all its addresses.
+        let other_address = "From: Sub Mitter <sub.mitter@work.example.org>\n\
+Subject: [PATCH] work: from the other address\n\
+Message-Id: <work@example.org>\n\
+Date: Mon, 3 Feb 2020 08:05:07 +0000\n\
+\n\
+Work.\n\
+---\n\
+diff --git a/w b/w\n\
+--- a/w\n\
++++ b/w\n\
+@@ -1 +1 @@\n\
+-a\n\
++b\n";
+        let opts = IngestOptions {
+            list_id: Some("proj.example.org".into()),
+        };
+        store.ingest(other_address.as_bytes(), &opts).await.unwrap();
+        let sub = store.patch(f.patch).await.unwrap().unwrap().submitter.id;
+        let by_id = format!("/project/proj/list/?submitter={sub}");
+        let before = send(r, "GET", &by_id, "", None, None).await;
+        assert!(
+            before.body.contains("change a line")
+                && !before.body.contains("from the other address")
+        );
+        store
+            .execute_admin(
+                "UPDATE person SET user_id = (SELECT user_id FROM person WHERE email_lower = 'sub@example.org') \
+                 WHERE email_lower = 'sub.mitter@work.example.org'",
+            )
+            .await
+            .unwrap();
+        let after = send(r, "GET", &by_id, "", None, None).await;
+        assert!(
+            after.body.contains("change a line") && after.body.contains("from the other address")
+        );
         // The delegate filter: the delegated patch only, or nobody's.
         let nobody = send(
             r,

@@ -372,7 +372,9 @@ async fn patch_filter(
     }
     if !f.submitter.is_empty() {
         if let Ok(id) = f.submitter.parse::<i64>() {
-            filter.submitters = vec![Lookup::Id(id)];
+            // A person linked to an account stands for all its addresses.
+            let ids = req.app.store.people_of_same_user(id).await?;
+            filter.submitters = ids.into_iter().map(Lookup::Id).collect();
         } else {
             // A name applies only when someone matches it, as upstream.
             let ids = req.app.store.people_matching(&f.submitter).await?;
