@@ -259,17 +259,60 @@ impl Store {
         who: &crate::user::Principal,
         comment: &Comment,
     ) -> Result<bool> {
-        let author: Option<i64> = sqlx::query("SELECT user_id FROM person WHERE id = $1")
-            .bind(comment.submitter.id)
-            .fetch_optional(&self.pool)
+        Ok(self
+            .addressable(who, std::slice::from_ref(comment))
             .await?
-            .map(|r| r.try_get("user_id"))
-            .transpose()?
-            .flatten();
-        if author == Some(who.user.id) {
-            return Ok(true);
+            .first()
+            .copied()
+            .unwrap_or(false))
+    }
+
+    /// [`Store::can_address`] for each of a page's comments: their
+    /// authors' accounts in one statement, and each parent's rule once.
+    pub async fn addressable(
+        &self,
+        who: &crate::user::Principal,
+        comments: &[Comment],
+    ) -> Result<Vec<bool>> {
+        if comments.is_empty() {
+            return Ok(Vec::new());
         }
-        match comment.parent {
+        let mut sql = Sql::new("SELECT id, user_id FROM person WHERE id IN ");
+        sql.bind_list(comments.iter().map(|c| c.submitter.id));
+        let mut author_user = std::collections::HashMap::new();
+        for r in sql.fetch_all(&self.pool).await? {
+            author_user.insert(
+                r.try_get::<i64, _>("id")?,
+                r.try_get::<Option<i64>, _>("user_id")?,
+            );
+        }
+        let mut parent_ok = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(comments.len());
+        for c in comments {
+            if author_user.get(&c.submitter.id).copied().flatten() == Some(who.user.id) {
+                out.push(true);
+                continue;
+            }
+            let ok = match parent_ok.get(&c.parent) {
+                Some(ok) => *ok,
+                None => {
+                    let ok = self.may_address_under(who, c.parent).await?;
+                    parent_ok.insert(c.parent, ok);
+                    ok
+                }
+            };
+            out.push(ok);
+        }
+        Ok(out)
+    }
+
+    /// Whether `who` may address any comment under `parent`.
+    async fn may_address_under(
+        &self,
+        who: &crate::user::Principal,
+        parent: Parent,
+    ) -> Result<bool> {
+        match parent {
             Parent::Patch(p) => self.can_edit_patch(who, p).await,
             Parent::Cover(c) => {
                 let row = sqlx::query(

@@ -89,6 +89,26 @@ async fn session(store: &Store, username: &str) -> Session {
     }
 }
 
+/// A project, one user with a password (address `NAME@example.org`), and
+/// the site over them.
+async fn site_with_user(store: &Store, username: &str, password: &str) -> axum::Router {
+    common::project(store, "proj", "proj.example.org").await;
+    store
+        .add_user(&NewUser {
+            username: username.into(),
+            email: format!("{username}@example.org"),
+            password: Some(password.into()),
+            superuser: false,
+            maintainer_of: vec![],
+        })
+        .await
+        .unwrap();
+    patchtrack_web::router(patchtrack_web::App {
+        store: store.clone(),
+        base_url: None,
+    })
+}
+
 async fn state_of(store: &Store, id: i64) -> String {
     store.patch(id).await.unwrap().unwrap().state
 }
@@ -322,21 +342,7 @@ diff --git a/w b/w\n\
 #[tokio::test]
 async fn login_and_logout() {
     for store in common::stores().await {
-        common::project(&store, "proj", "proj.example.org").await;
-        store
-            .add_user(&NewUser {
-                username: "alice".into(),
-                email: "alice@example.org".into(),
-                password: Some("s3cret".into()),
-                superuser: false,
-                maintainer_of: vec![],
-            })
-            .await
-            .unwrap();
-        let r = patchtrack_web::router(patchtrack_web::App {
-            store: store.clone(),
-            base_url: None,
-        });
+        let r = site_with_user(&store, "alice", "s3cret").await;
         let form = send(&r, "GET", "/user/login/", "", None, None).await;
         let token_cookie = form
             .cookies
@@ -963,21 +969,7 @@ async fn bundles_todo_and_settings() {
 #[tokio::test]
 async fn password_change_ends_other_sessions() {
     for store in common::stores().await {
-        common::project(&store, "proj", "proj.example.org").await;
-        store
-            .add_user(&NewUser {
-                username: "bob".into(),
-                email: "bob@example.org".into(),
-                password: Some("old-password".into()),
-                superuser: false,
-                maintainer_of: vec![],
-            })
-            .await
-            .unwrap();
-        let r = patchtrack_web::router(patchtrack_web::App {
-            store: store.clone(),
-            base_url: None,
-        });
+        let r = site_with_user(&store, "bob", "old-password").await;
         let here = session(&store, "bob").await;
         let elsewhere = session(&store, "bob").await;
         let change = |old: &str, a: &str, b: &str| {

@@ -63,13 +63,8 @@ pub async fn login(
 
 /// `POST /user/login/`.
 pub async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let mut req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (mut req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let username = form.get("username").unwrap_or("").trim().to_string();
@@ -93,24 +88,16 @@ pub async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         };
         return req.render_status(StatusCode::OK, &page);
     };
-    let (id, _csrf) = match req.app.store.create_session(principal.user.id).await {
-        Ok(s) => s,
-        Err(e) => return req.failed(&e),
-    };
-    let max_age = patchtrack_store::SESSION_MICROS / 1_000_000;
-    req.set_cookie(format!("sessionid={id}; Max-Age={max_age}; {COOKIE_ATTRS}"));
+    if let Err(e) = req.start_session(principal.user.id).await {
+        return req.failed(&e);
+    }
     req.redirect(&next, &[])
 }
 
 /// `POST /user/logout/`: ends the session and goes to the project list.
 pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let mut req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (mut req, _) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     if let Some(id) = req.session_id().map(str::to_string)
@@ -150,13 +137,8 @@ pub async fn password_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let mut req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (mut req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let Some(who) = req.principal.clone() else {
@@ -191,12 +173,9 @@ pub async fn password_post(
     if let Err(e) = store.change_account(&who.user.username, &changes).await {
         return req.failed(&e);
     }
-    let (id, _) = match store.create_session(who.user.id).await {
-        Ok(s) => s,
-        Err(e) => return req.failed(&e),
-    };
-    let max_age = patchtrack_store::SESSION_MICROS / 1_000_000;
-    req.set_cookie(format!("sessionid={id}; Max-Age={max_age}; {COOKIE_ATTRS}"));
+    if let Err(e) = req.start_session(who.user.id).await {
+        return req.failed(&e);
+    }
     req.redirect("/user/", &["Your password was changed.".to_string()])
 }
 

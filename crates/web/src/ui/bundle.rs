@@ -14,7 +14,7 @@ use patchtrack_store::{Bundle, BundleChanges, BundleFilter, BundleOrder, Lookup,
 
 use super::list::{Row, SortLink, rows};
 use super::project::project_or_404;
-use super::{Base, Form, Req};
+use super::{Base, Req};
 use crate::{App, urls};
 
 struct BundleView {
@@ -180,15 +180,16 @@ pub async fn bundle(
             .map(|p| (p.id, p.linkname.clone()))
             .collect();
         let rows = rows(&req.app, &patches, &states, &tags, &linkname_of).await?;
-        Ok::<_, patchtrack_store::StoreError>((rows, tags, projects))
+        let settings = req.settings().await?;
+        Ok::<_, patchtrack_store::StoreError>((rows, tags, projects, settings))
     }
     .await;
-    let (rows, tags, projects) = match loaded {
+    let (rows, tags, projects, settings) = match loaded {
         Ok(x) => x,
         Err(e) => return req.failed(&e),
     };
     let project = projects.get(&b.project_id);
-    let shown: Vec<_> = tags.iter().filter(|t| t.show_column).collect();
+    let (tag_heading, tag_titles) = super::list::tag_heading(&tags);
     let page = BundlePage {
         base: req.base(b.name.clone(), project),
         bundle_url: urls::bundle(&b.owner.username, &b.name),
@@ -199,19 +200,11 @@ pub async fn bundle(
         owned,
         rows,
         selectable: owned,
-        show_ids: false,
+        show_ids: settings.show_ids,
         reorder: owned,
         sort: Vec::new(),
-        tag_heading: shown
-            .iter()
-            .map(|t| t.abbrev.as_str())
-            .collect::<Vec<_>>()
-            .join("/"),
-        tag_titles: shown
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" / "),
+        tag_heading,
+        tag_titles,
         bundle_name: b.name,
     };
     req.render(&page)
@@ -225,13 +218,8 @@ pub async fn bundle_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let Some(me) = req.principal.as_ref().map(|p| p.user.id) else {

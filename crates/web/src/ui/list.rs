@@ -40,6 +40,14 @@ pub(crate) struct Row {
     pub archived: bool,
 }
 
+/// The tag columns' heading (`A/R/T`) and its tooltip (the full names).
+pub(crate) fn tag_heading(tags: &[Tag]) -> (String, String) {
+    let shown: Vec<&Tag> = tags.iter().filter(|t| t.show_column).collect();
+    let abbrevs: Vec<&str> = shown.iter().map(|t| t.abbrev.as_str()).collect();
+    let names: Vec<&str> = shown.iter().map(|t| t.name.as_str()).collect();
+    (abbrevs.join("/"), names.join(" / "))
+}
+
 /// A sortable column heading.
 pub(crate) struct SortLink {
     pub href: String,
@@ -406,7 +414,11 @@ async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Response {
         Ok(x) => x,
         Err(e) => return req.failed(&e),
     };
-    let size = req.page_size().await;
+    let settings = match req.settings().await {
+        Ok(s) => s,
+        Err(e) => return req.failed(&e),
+    };
+    let size = u64::try_from(settings.items_per_page.clamp(1, 500)).unwrap_or(100);
     let order = orderings(&f.order);
     let mut listed = store
         .patches(
@@ -453,23 +465,16 @@ async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Response {
             Some(p) => own_bundles(&req, p, Some(spec.project.id)).await?,
             None => Vec::new(),
         };
-        let show_ids = match &req.principal {
-            Some(p) => store
-                .user(p.user.id)
-                .await?
-                .is_some_and(|u| u.settings.show_ids),
-            None => false,
-        };
         let linkname_of = HashMap::from([(spec.project.id, spec.project.linkname.clone())]);
         let rows = rows(&req.app, &listed.items, &states, &tags, &linkname_of).await?;
-        Ok::<_, patchtrack_store::StoreError>((tags, maintainers, bundles, show_ids, rows))
+        Ok::<_, patchtrack_store::StoreError>((tags, maintainers, bundles, rows))
     }
     .await;
-    let (tags, maintainers, bundles, show_ids, rows) = match loaded {
+    let (tags, maintainers, bundles, rows) = match loaded {
         Ok(x) => x,
         Err(e) => return req.failed(&e),
     };
-    let shown: Vec<&Tag> = tags.iter().filter(|t| t.show_column).collect();
+    let (tag_heading, tag_titles) = tag_heading(&tags);
     let pages = Page { number: 1, size }.pages(listed.total);
     let page_url = |n: u64| f.url(&spec.action, &[("page", Some(n.to_string()))]);
     let page = ListPage {
@@ -491,19 +496,11 @@ async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Response {
         rows,
         total: listed.total,
         selectable: req.principal.is_some(),
-        show_ids,
+        show_ids: settings.show_ids,
         reorder: false,
         sort: sort_links(&f, &spec.action),
-        tag_heading: shown
-            .iter()
-            .map(|t| t.abbrev.as_str())
-            .collect::<Vec<_>>()
-            .join("/"),
-        tag_titles: shown
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" / "),
+        tag_heading,
+        tag_titles,
         action_with_query: match uri.query() {
             Some(q) => format!("{}?{q}", spec.action),
             None => spec.action.clone(),
@@ -640,13 +637,8 @@ pub async fn project_list_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let back = match uri.query() {

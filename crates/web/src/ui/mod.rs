@@ -221,6 +221,28 @@ impl Req {
         Ok(req)
     }
 
+    /// Reads a form POST: the request, then its body, which must carry the
+    /// token and come from this site (else the 403 page to answer with).
+    pub async fn post(
+        app: Arc<App>,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<(Req, Form), Response> {
+        let req = Req::new(app, headers).await?;
+        let form = Form::parse(body);
+        let req = req.check_form(&form)?;
+        Ok((req, form))
+    }
+
+    /// Logs this browser in as `user_id`: a new session and its cookie.
+    pub async fn start_session(&mut self, user_id: i64) -> Result<(), StoreError> {
+        let (id, _csrf) = self.app.store.create_session(user_id).await?;
+        let max_age = patchtrack_store::SESSION_MICROS / 1_000_000;
+        self.cookies
+            .push(format!("sessionid={id}; Max-Age={max_age}; {COOKIE_ATTRS}"));
+        Ok(())
+    }
+
     /// The layout's data.
     pub fn base(&self, title: impl Into<String>, project: Option<&Project>) -> Base {
         Base {
@@ -411,17 +433,18 @@ impl Req {
         self.session_id.as_deref()
     }
 
-    /// Items per page for this viewer: their setting, else Patchwork's 100.
-    pub async fn page_size(&self) -> u64 {
-        match &self.principal {
-            Some(p) => match self.app.store.user(p.user.id).await {
-                Ok(Some(u)) => {
-                    u64::try_from(u.settings.items_per_page.clamp(1, 500)).unwrap_or(100)
-                }
-                _ => 100,
-            },
-            None => 100,
-        }
+    /// The viewer's list settings (Patchwork's defaults when anonymous),
+    /// read once per page.
+    pub async fn settings(&self) -> Result<patchtrack_store::Settings, StoreError> {
+        let stored = match &self.principal {
+            Some(p) => self.app.store.user(p.user.id).await?.map(|u| u.settings),
+            None => None,
+        };
+        Ok(stored.unwrap_or(patchtrack_store::Settings {
+            send_email: false,
+            items_per_page: 100,
+            show_ids: false,
+        }))
     }
 }
 

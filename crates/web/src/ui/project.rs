@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use patchtrack_store::{Project, ProjectUpdate};
 
-use super::{Base, Form, Req};
+use super::{Base, Req};
 use crate::App;
 
 #[derive(Template)]
@@ -166,13 +166,8 @@ pub async fn save_settings(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let back = format!("/project/{linkname}/settings/");

@@ -90,30 +90,27 @@ struct SubmissionPage {
     bundles: Vec<(i64, String)>,
 }
 
-/// The comments as shown; `editor` says the viewer may edit the parent
-/// (and so address every comment), else each comment is asked about.
+/// The comments as shown, with whether the viewer may mark each.
 async fn comment_views(
     req: &Req,
     comments: Vec<Comment>,
-    editor: bool,
 ) -> Result<Vec<CommentView>, patchtrack_store::StoreError> {
-    let mut out = Vec::with_capacity(comments.len());
-    for c in comments {
-        let can_address = match &req.principal {
-            Some(_) if editor => true,
-            Some(p) => req.app.store.can_address(p, &c).await?,
-            None => false,
-        };
-        out.push(CommentView {
+    let addressable = match &req.principal {
+        Some(p) => req.app.store.addressable(p, &comments).await?,
+        None => vec![false; comments.len()],
+    };
+    Ok(comments
+        .into_iter()
+        .zip(addressable)
+        .map(|(c, can_address)| CommentView {
             id: c.id,
             submitter: person_name(&c.submitter),
             date: when(c.date),
             addressed: c.addressed,
             can_address,
             content: render::message(c.content.as_deref().unwrap_or("")),
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Sets a comment's `addressed` from the buttons under it, for those who
@@ -350,7 +347,7 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Response {
         message: render::message(body.content.as_deref().unwrap_or("")),
         pull_url: patch.pull_url.clone(),
     };
-    let comments = match comment_views(&req, comments, editable).await {
+    let comments = match comment_views(&req, comments).await {
         Ok(c) => c,
         Err(e) => return req.failed(&e),
     };
@@ -386,13 +383,8 @@ pub async fn patch_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let (req, project, patch) = match find_patch(req, &linkname, &msgid).await {
@@ -518,11 +510,7 @@ pub async fn cover(
         Ok(x) => x,
         Err(e) => return req.failed(&e),
     };
-    let editor = match &req.principal {
-        Some(p) => p.maintains(project.id),
-        None => false,
-    };
-    let comments = match comment_views(&req, comments, editor).await {
+    let comments = match comment_views(&req, comments).await {
         Ok(c) => c,
         Err(e) => return req.failed(&e),
     };
@@ -578,13 +566,8 @@ pub async fn cover_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let (req, project) = match project_or_404(req, &linkname).await {

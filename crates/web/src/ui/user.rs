@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use patchtrack_store::{UserRef, UserUpdate};
 
-use super::{Base, Form, Req};
+use super::{Base, Req};
 use crate::{App, urls};
 
 #[derive(Template)]
@@ -93,13 +93,8 @@ pub async fn profile_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let mut req = match req.check_form(&form) {
-        Ok(r) => r,
+    let (mut req, form) = match Req::post(app, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let Some(who) = req.principal.clone() else {
