@@ -167,7 +167,11 @@ pub async fn parsearchive(
         affinity::release(&cores);
         for path in &paths {
             input::for_each_message(path, quoting, &mut |item| {
-                let parsed = parse_mail(&item.data, &ParseOptions::default());
+                let parsed =
+                    std::panic::catch_unwind(|| parse_mail(&item.data, &ParseOptions::default()))
+                        .unwrap_or_else(|_| {
+                            ParsedMail::unparseable("the parser failed on this mail")
+                        });
                 tx.blocking_send((item, parsed))
                     .map_err(|_| anyhow::anyhow!("import stopped"))
             })?;
@@ -175,10 +179,17 @@ pub async fn parsearchive(
         Ok(())
     });
     while let Some((item, parsed)) = rx.recv().await {
-        let outcome = store
-            .ingest_parsed(&item.data, parsed, &options)
-            .await
-            .with_context(|| format!("storing {}", item.origin))?;
+        let outcome = match store.ingest_parsed(&item.data, parsed, &options).await {
+            Ok(outcome) => outcome,
+            // A mail the database refuses for what it holds must not stop
+            // the archive: it is counted with its reason and the import
+            // goes on. A database that is away stops it (re-run later).
+            Err(e) if !e.is_transient() => {
+                eprintln!("patchtrack parsearchive: {}: {e}", item.origin);
+                Outcome::Rejected(format!("not stored: {e}"))
+            }
+            Err(e) => return Err(e).with_context(|| format!("storing {}", item.origin)),
+        };
         summary.add(&outcome);
         // Statistics at 1,000 mails and each fourfold growth after: a few
         // ANALYZE runs over the whole import keep the planner on the

@@ -6,6 +6,8 @@
 
 #[path = "../../store/tests/common/mod.rs"]
 mod common;
+#[path = "../../mail/tests/common/hostile.rs"]
+mod hostile;
 
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -109,6 +111,74 @@ fn parsemail_exit_statuses() {
     );
     let missing_dir = patchtrack("sqlite:///nonexistent/dir/x.db", &["parsemail"], &mails[1]);
     assert_eq!(missing_dir.status.code(), Some(75));
+}
+
+/// Mails nested 10,000 and 100,000 levels deep in the middle of an archive
+/// cost themselves and nothing else: every other mail is stored, the import
+/// exits 0, and the summary gives the reason (before the nesting cap, the
+/// reader thread's stack overflowed and no re-run could get past them).
+#[test]
+fn absurdly_nested_mail_does_not_stop_an_archive() {
+    let mut mails = series_mails("base-cover-letter.mbox");
+    let tail = mails.split_off(2);
+    mails.push(hostile::nested(
+        hostile::Nesting::Multipart,
+        10_000,
+        "deep1@x",
+    ));
+    mails.push(hostile::nested(
+        hostile::Nesting::Message,
+        100_000,
+        "deep2@x",
+    ));
+    mails.extend(tail);
+    let expected = mails.len() - 2;
+    let mbox = write_mbox(&mails, "nested");
+    let db = sqlite_url("nested");
+    let add = patchtrack(
+        &db,
+        &[
+            "project",
+            "add",
+            "--linkname",
+            "p",
+            "--name",
+            "P",
+            "--listid",
+            "test.example.org",
+        ],
+        b"",
+    );
+    assert!(add.status.success());
+    let out = patchtrack(
+        &db,
+        &[
+            "parsearchive",
+            "--list-id",
+            "test.example.org",
+            mbox.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let summary = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{summary}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        summary.contains(&format!("Processed {} messages -->", mails.len())),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("  2 errors\n    2 MIME parts nested deeper than 100 levels\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("Total: {expected} new entries")),
+        "{summary}"
+    );
 }
 
 fn corpus_slice(n: usize) -> Option<Vec<Vec<u8>>> {

@@ -135,6 +135,13 @@ pub struct ParsedMail {
 }
 
 impl ParsedMail {
+    /// A mail that cannot be stored, for `reason`: what a caller reports
+    /// when parsing itself failed (a bug in the parser must cost one mail,
+    /// not the rest of an archive).
+    pub fn unparseable(reason: &str) -> Self {
+        ParsedMail::invalid(Headers::default(), reason)
+    }
+
     fn invalid(headers: Headers, reason: &str) -> Self {
         ParsedMail {
             kind: Kind::Invalid,
@@ -275,7 +282,15 @@ pub fn parse_mail(raw: &[u8], options: &ParseOptions) -> ParsedMail {
     let references = find_references(&headers);
     let date = cleaned(&headers, "date").and_then(|d| parse_date(&d));
 
-    let parts = mime::text_parts(raw, !options.strict_charsets);
+    let parts = match mime::text_parts(raw, !options.strict_charsets) {
+        Ok(parts) => parts,
+        Err(e) => {
+            let mut m = ParsedMail::invalid(headers, &e.to_string());
+            m.msgid = Some(msgid);
+            m.subject = Some(raw_subject);
+            return m;
+        }
+    };
     let warnings: Vec<String> = parts
         .iter()
         .enumerate()

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::path::PathBuf;
 
 use patchtrack_mail::{MboxReader, ParseOptions, ParsedMail, Quoting, parse_mail};
