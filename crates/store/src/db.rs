@@ -179,7 +179,7 @@ impl Store {
             Backend::Postgres => &POSTGRES,
         };
         migrator.run(&self.pool).await?;
-        Ok(())
+        self.repair_state_slugs().await
     }
 
     /// Runs one administrative statement (for example `CREATE DATABASE`),

@@ -65,7 +65,7 @@ impl Store {
     /// The state whose slug matches `input` once lower-cased and slugified
     /// (so `Under Review` finds `under-review`), or the error listing slugs.
     pub async fn state_for_input(&self, input: &str) -> Result<std::result::Result<i64, String>> {
-        let wanted = slug(input);
+        let wanted = crate::state::slugify(&input.to_lowercase());
         let states = self.states().await?;
         if let Some(s) = states.iter().find(|s| s.slug == wanted) {
             return Ok(Ok(s.id));
@@ -188,20 +188,6 @@ impl Store {
         tx.commit().await?;
         Ok(Ok(()))
     }
-}
-
-/// Lower-case, spaces and other separators to `-` (Django's slugify for
-/// state names).
-fn slug(input: &str) -> String {
-    let mut out = String::new();
-    for c in input.trim().to_lowercase().chars() {
-        if c.is_alphanumeric() || c == '_' {
-            out.push(c);
-        } else if (c.is_whitespace() || c == '-') && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_string()
 }
 
 /// Patchwork's relation algorithm: `[]` leaves the relation (dissolving it
@@ -328,14 +314,4 @@ async fn relation_event(tx: &mut Tx, now: i64, id: i64, actor: Option<i64>) -> R
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slugs() {
-        assert_eq!(super::slug("Under Review"), "under-review");
-        assert_eq!(super::slug("under-review"), "under-review");
-        assert_eq!(super::slug(" Changes  requested "), "changes-requested");
-    }
 }

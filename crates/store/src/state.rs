@@ -21,7 +21,45 @@ pub struct State {
     pub action_required: bool,
 }
 
-fn slugify(name: &str) -> String {
+/// Django's `slugify`, by which Patchwork makes a state's slug and reads
+/// the state a client names: compatibility decomposition with the
+/// non-ASCII dropped (`Geprüft` -> `gepruft`), lower case, everything but
+/// letters, digits, `_`, `-` and blanks removed (`Won't fix` -> `wont-fix`),
+/// runs of blanks and `-` made one `-`, and `-`/`_` trimmed from the ends
+/// (`Needs_Review` -> `needs_review`). There is one such function: two
+/// that disagreed once made `PATCH {"state": "wont-fix"}` fail.
+pub fn slugify(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let ascii: String = name
+        .nfkd()
+        .filter(char::is_ascii)
+        .map(|c| c.to_ascii_lowercase())
+        .filter(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || is_py_space(c))
+        .collect();
+    let mut out = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        if c == '-' || is_py_space(c) {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim_matches(|c| c == '-' || c == '_').to_string()
+}
+
+/// Python's `\s` on ASCII: the usual blanks and the separators 0x1c-0x1f.
+fn is_py_space(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'..='\x1f'
+    )
+}
+
+/// What the slugs of states added before [`slugify`] followed Django look
+/// like: any run of non-alphanumerics became `-`.
+fn old_slug(name: &str) -> String {
     let mut out = String::new();
     for c in name.trim().chars() {
         if c.is_alphanumeric() {
@@ -34,6 +72,32 @@ fn slugify(name: &str) -> String {
 }
 
 impl Store {
+    /// Gives states added with the old slug rule (`Won't fix` stored as
+    /// `won-t-fix`) the slug Patchwork gives them, unless another state
+    /// holds it. A slug that is not the old rule's output was chosen on
+    /// purpose (or came from Patchwork) and is kept. Idempotent; run by
+    /// [`Store::migrate`].
+    pub(crate) async fn repair_state_slugs(&self) -> Result<()> {
+        let states = self.states_uncached().await?;
+        for state in &states {
+            let wanted = slugify(&state.name);
+            if state.slug == wanted || state.slug != old_slug(&state.name) || wanted.is_empty() {
+                continue;
+            }
+            if states.iter().any(|s| s.slug == wanted) {
+                tracing::warn!(state = %state.name, slug = %wanted, "slug taken; kept {}", state.slug);
+                continue;
+            }
+            sqlx::query("UPDATE state SET slug = $1 WHERE id = $2")
+                .bind(&wanted)
+                .bind(state.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        self.caches.states.clear();
+        Ok(())
+    }
+
     /// Every state, by ordering (cached for a few seconds).
     pub async fn states(&self) -> Result<Vec<State>> {
         if let Some(states) = self.caches.states.get(&()) {
@@ -99,8 +163,21 @@ mod tests {
     use super::slugify;
 
     #[test]
-    fn slugs() {
-        assert_eq!(slugify("Changes Requested"), "changes-requested");
-        assert_eq!(slugify(" Needs  ACK! "), "needs-ack");
+    fn slugs_follow_django() {
+        for (name, slug) in [
+            ("Changes Requested", "changes-requested"),
+            (" Needs  ACK! ", "needs-ack"),
+            ("Won't fix", "wont-fix"),
+            ("Needs_Review", "needs_review"),
+            ("Geprüft", "gepruft"),
+            ("under-review", "under-review"),
+            ("Under Review", "under-review"),
+            ("a -- b", "a-b"),
+            ("_x_", "x"),
+            ("Ελληνικά", ""),
+            ("ﬁx", "fix"),
+        ] {
+            assert_eq!(slugify(name), slug, "{name}");
+        }
     }
 }
