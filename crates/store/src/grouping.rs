@@ -298,7 +298,9 @@ async fn add_patch(
     number: i64,
     name: &str,
 ) -> Result<()> {
-    if number == 1 && series_name.is_none() {
+    // Upstream tests the name's truth, so a series named "" (a cover whose
+    // subject was only prefixes) still takes patch 1's name.
+    if number == 1 && series_name.is_none_or(str::is_empty) {
         sqlx::query("UPDATE series SET name = $1 WHERE id = $2")
             .bind(name)
             .bind(series_id)
@@ -383,9 +385,13 @@ pub(crate) async fn add_cover_letter(
             .await?
             .map(|r| r.try_get("name"))
             .transpose()?;
-    let rename = current.is_none() || current == first_patch;
+    let cover_name = without_leading_prefix(cover_name);
+    // A name never gives way to an empty one: upstream replaces patch 1's
+    // name with an empty cover name (docs/compatibility.md).
+    let rename = current.as_deref().is_none_or(str::is_empty)
+        || (current == first_patch && !cover_name.is_empty());
     let name = if rename {
-        Some(without_leading_prefix(cover_name).to_string())
+        Some(cover_name.to_string())
     } else {
         current
     };

@@ -215,9 +215,10 @@ impl Store {
 impl Store {
     /// The versions of a series as a series page lists them: the series
     /// of the same project, submitter and name, as (id, version), oldest
-    /// version first. Empty when the series has no name.
+    /// version first. Empty when the series has no name, or an empty one
+    /// (which says nothing about which series are its versions).
     pub async fn series_versions(&self, series: &Series) -> Result<Vec<(i64, i64)>> {
-        let Some(name) = &series.name else {
+        let Some(name) = series.name.as_ref().filter(|n| !n.is_empty()) else {
             return Ok(Vec::new());
         };
         let rows = sqlx::query(

@@ -598,3 +598,61 @@ async fn reparse_restores_what_the_parser_derives() {
         assert_eq!(store.reparse(project.id).await.unwrap().changed, 0);
     }
 }
+
+/// A mail of the series `<e0@x>` (cover) / `<e1@x>`, `<e2@x>` (patches
+/// answering the cover) whose cover subject is only prefixes.
+fn empty_cover_series(n: u32) -> Vec<u8> {
+    let (subject, body) = match n {
+        0 => (
+            "[RFC PATCH v4 0/2] ".to_string(),
+            "The cover text.\n".to_string(),
+        ),
+        _ => (
+            format!("[RFC PATCH v4 {n}/2] part {n}"),
+            format!(
+                "Change {n}.\n---\ndiff --git a/f{n} b/f{n}\n--- a/f{n}\n+++ b/f{n}\n\
+                 @@ -1 +1 @@\n-a\n+b\n"
+            ),
+        ),
+    };
+    let refs = if n == 0 {
+        String::new()
+    } else {
+        "In-Reply-To: <e0@x>\nReferences: <e0@x>\n".to_string()
+    };
+    format!(
+        "From: A <a@example.org>\nSubject: {subject}\nMessage-Id: <e{n}@x>\n{refs}\
+         Date: Mon, 3 Feb 2020 04:05:0{n} +0000\n\n{body}"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_cover_subject_of_only_prefixes_leaves_the_name_to_patch_1() {
+    for store in common::stores().await {
+        for (i, order) in [[0, 1, 2], [1, 0, 2], [2, 1, 0]].iter().enumerate() {
+            let project = common::project(&store, &format!("empty{i}"), &format!("e{i}.org")).await;
+            let opts = IngestOptions {
+                list_id: Some(format!("e{i}.org")),
+            };
+            for &n in order {
+                let got = store.ingest(&empty_cover_series(n), &opts).await.unwrap();
+                assert!(got.is_stored(), "{order:?} {n}: {got:?}");
+            }
+            let s = store.series_summaries(project.id).await.unwrap();
+            assert_eq!(s.len(), 1, "{order:?}");
+            assert_eq!(
+                s[0].name.as_deref(),
+                Some("[RFC,v4,1/2] part 1"),
+                "arrival order {order:?}"
+            );
+            // The cover itself keeps upstream's name, trailing space and all.
+            let cover = store
+                .cover_by_msgid(project.id, "<e0@x>")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(cover.name, "[RFC,v4,0/2] ");
+        }
+    }
+}

@@ -245,6 +245,7 @@ async fn series_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res
     let name = series
         .name
         .clone()
+        .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("Untitled series #{id}"));
     match ids_mbox(&app, &ids).await {
         Ok(text) => attachment(

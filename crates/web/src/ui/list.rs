@@ -16,7 +16,7 @@ use patchtrack_store::{
 };
 
 use super::project::project_or_404;
-use super::{Base, Form, Req, day, person_name};
+use super::{Base, Form, Req, day, person_name, series_label};
 use crate::{App, urls};
 
 /// One row of a patch table.
@@ -99,7 +99,7 @@ pub(crate) async fn rows(
                 name,
                 series: p.series.as_ref().map(|s| {
                     (
-                        s.name.clone().unwrap_or_else(|| format!("Series {}", s.id)),
+                        series_label(s.name.as_deref(), s.id),
                         urls::series_list(linkname, s.id),
                     )
                 }),
@@ -561,7 +561,7 @@ async fn series_head(
     let versions = req.app.store.series_versions(&s).await?;
     Ok(Some(SeriesHead {
         id: s.id,
-        name: s.name.clone().unwrap_or_else(|| format!("Series {}", s.id)),
+        name: series_label(s.name.as_deref(), s.id),
         submitter: person_name(&s.submitter),
         version: s.version,
         received: s.received_total,

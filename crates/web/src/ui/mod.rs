@@ -510,6 +510,15 @@ pub(crate) fn when(t: patchtrack_store::time::Micros) -> String {
         .replace('T', " ")
 }
 
+/// How a series is shown: its name, else its id (an empty name, from a
+/// cover letter whose subject was only prefixes, shows nothing either).
+pub(crate) fn series_label(name: Option<&str>, id: i64) -> String {
+    match name {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => format!("Series {id}"),
+    }
+}
+
 /// How a person is shown: name, else address.
 pub(crate) fn person_name(p: &patchtrack_store::PersonRef) -> String {
     match &p.name {

@@ -12,7 +12,7 @@ use axum::response::Response;
 use patchtrack_store::{Check, Comment, Parent, Patch, PatchUpdate, Project, SeriesRef};
 
 use super::project::project_or_404;
-use super::{Base, Form, Req, person_name, render, when};
+use super::{Base, Form, Req, person_name, render, series_label, when};
 use crate::{App, urls};
 
 /// What the page shows of the submission itself.
@@ -201,7 +201,7 @@ async fn series_box(
     let next = at.and_then(|i| members.get(i + 1)).map(|m| m.1.clone());
     Ok(Some(SeriesBox {
         id: s.id,
-        name: s.name.clone().unwrap_or_else(|| format!("Series {}", s.id)),
+        name: series_label(s.name.as_deref(), s.id),
         url: urls::series_list(&project.linkname, s.id),
         version: s.version,
         received: s.received_total,
