@@ -141,6 +141,32 @@ mod tests {
     }
 
     #[test]
+    fn empty_display_names_stay_empty_and_absent_ones_absent() {
+        // Upstream's split then strip: every form that has a name slot gives
+        // a name, "" when the slot is blank; only a bare address has none.
+        let cases: [(&str, Option<&str>, &str); 9] = [
+            ("\"\" <a@b.org>", Some(""), "a@b.org"),
+            ("\"\"<a@b.org>", Some(""), "a@b.org"),
+            ("<a@b.org>", Some(""), "a@b.org"),
+            ("\"   \" <a@b.org>", Some(""), "a@b.org"),
+            ("a@b.org ( )", Some(""), "a@b.org"),
+            ("a at b.org ( )", Some(""), "a@b.org"),
+            ("'' <a@b.org>", Some("''"), "a@b.org"),
+            ("a@b.org", None, "a@b.org"),
+            ("Jo <a@b.org>", Some("Jo"), "a@b.org"),
+        ];
+        for (from, name, email) in cases {
+            let a = parse_author(from).unwrap();
+            assert_eq!(
+                (a.name.as_deref(), a.email.as_str()),
+                (name, email),
+                "{from}"
+            );
+        }
+        assert!(parse_author("\"\" a@b.org").is_none());
+    }
+
+    #[test]
     fn validity() {
         assert!(parse_author("A <a@b.org>").is_some());
         assert!(parse_author("testH\u{e1}user\u{e1}").is_none());

@@ -28,3 +28,21 @@ fn a_subject_of_only_prefixes_keeps_upstreams_name() {
     let m = parse(&(head("[PATCH]", "\n") + "Text.\n"));
     assert_eq!(m.name.as_deref(), Some(""));
 }
+
+const DIFF: &str = "diff --git a/f b/f\nindex 1..2 100644\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+
+#[test]
+fn blank_display_names_are_empty_names() {
+    for (from, name) in [
+        ("\"\" <b@example.org>", Some("")),
+        ("<b@example.org>", Some("")),
+        ("\" \" <b@example.org>", Some("")),
+        ("b@example.org", None),
+    ] {
+        let raw =
+            format!("From: {from}\nSubject: [PATCH] x\nMessage-Id: <n@example.org>\n\n{DIFF}");
+        let who = parse(&raw).submitter.unwrap();
+        assert_eq!(who.name.as_deref(), name, "{from}");
+        assert_eq!(who.email, "b@example.org");
+    }
+}

@@ -16,7 +16,9 @@ pub(crate) fn cache_key(author: &Author) -> (String, Option<String>) {
 }
 
 /// Finds or creates the person behind `author`; a non-empty name that
-/// differs from the stored one replaces it (the latest name wins). An
+/// differs from the stored one replaces it (the latest name wins). A new
+/// person keeps the name exactly as the mail gives it, so `"" <a@b>` is
+/// named "" and a bare `a@b` has no name, as upstream stores them. An
 /// author this process stored moments ago with the same name needs no
 /// statement: most mails come from people already seen.
 pub(crate) async fn get_or_create(
@@ -28,17 +30,17 @@ pub(crate) async fn get_or_create(
         return Ok(*id);
     }
     let lower = author.email.to_lowercase();
-    let name = author.name.as_deref().filter(|n| !n.is_empty());
     // One statement either way: insert, or keep the row (and its first-seen
-    // address) and take the new name if the mail has one.
+    // address) and take the new name if the mail has a non-empty one.
     let row = sqlx::query(
         "INSERT INTO person (email, email_lower, name) VALUES ($1, $2, $3) \
-         ON CONFLICT (email_lower) DO UPDATE SET name = COALESCE(excluded.name, person.name) \
+         ON CONFLICT (email_lower) DO UPDATE \
+         SET name = COALESCE(NULLIF(excluded.name, ''), person.name) \
          RETURNING id",
     )
     .bind(&author.email)
     .bind(&lower)
-    .bind(name)
+    .bind(author.name.as_deref())
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.try_get("id")?)

@@ -56,3 +56,34 @@ async fn latest_name_wins() {
         assert_eq!(again, (Some("Jo Dev".into()), "jo@example.org".into()));
     }
 }
+
+#[tokio::test]
+async fn an_empty_display_name_is_stored_empty_not_absent() {
+    for store in common::stores().await {
+        common::project(&store, "p", "p.example.org").await;
+        for (n, from, email) in [
+            (1, "\"\" <e1@example.org>", "e1@example.org"),
+            (2, "<e2@example.org>", "e2@example.org"),
+            (3, "\"   \" <e3@example.org>", "e3@example.org"),
+            (4, "e4@example.org ( )", "e4@example.org"),
+        ] {
+            let got = submitter(&store, &mail(n, from)).await;
+            assert_eq!(got, (Some(String::new()), email.into()), "{from}");
+        }
+        let bare = submitter(&store, &mail(5, "e5@example.org")).await;
+        assert_eq!(
+            bare,
+            (None, "e5@example.org".into()),
+            "no name slot, no name"
+        );
+
+        // An empty name is no name to take over: it never replaces one, and
+        // a person first seen without a name keeps none.
+        let named = submitter(&store, &mail(6, "Eve <e1@example.org>")).await;
+        assert_eq!(named.0.as_deref(), Some("Eve"));
+        let blank = submitter(&store, &mail(7, "\"\" <E1@example.org>")).await;
+        assert_eq!(blank.0.as_deref(), Some("Eve"));
+        let still_bare = submitter(&store, &mail(8, "\"\" <e5@example.org>")).await;
+        assert_eq!(still_bare.0, None);
+    }
+}
