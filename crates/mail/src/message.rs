@@ -39,7 +39,8 @@ pub enum Kind {
     /// Patchwork files it as a comment).
     Cover,
     /// Anything else with content: a comment, if it answers a known
-    /// submission; otherwise Patchwork drops it.
+    /// submission; otherwise Patchwork drops it (see
+    /// [`ParsedMail::orphan_reason`]).
     Comment,
     /// Neither a diff nor any text: Patchwork drops it ("nothing to work
     /// with").
@@ -168,6 +169,25 @@ impl ParsedMail {
             warnings: Vec::new(),
             headers,
         }
+    }
+}
+
+impl ParsedMail {
+    /// Why this mail, which can only be a comment, is dropped when nothing
+    /// stored is what it answers. Most mails without references are not
+    /// replies at all (announcements, questions, a patch sent without its
+    /// diff), so the wording says what the mail is rather than calling
+    /// everything a reply.
+    pub fn orphan_reason(&self) -> &'static str {
+        orphan_reason(&self.references, self.is_reply)
+    }
+}
+
+fn orphan_reason(references: &[String], is_reply: bool) -> &'static str {
+    match (references.is_empty(), is_reply) {
+        (false, _) => "a reply to nothing stored",
+        (true, true) => "a reply without In-Reply-To or References",
+        (true, false) => "no diff, and not a cover letter, pull request or reply",
     }
 }
 
@@ -333,6 +353,11 @@ pub fn parse_mail(raw: &[u8], options: &ParseOptions) -> ParsedMail {
     let submitter = find_author(&headers, options.list_email.as_deref());
     let reason = match kind {
         Kind::Empty => Some("nothing to work with: no diff and no text".to_string()),
+        // Known without the database: nothing can be what it answers.
+        // Patchwork drops it before it looks at the author.
+        Kind::Comment if references.is_empty() => {
+            Some(orphan_reason(&references, is_reply).to_string())
+        }
         _ if submitter.is_none() => Some("Invalid 'From' header".to_string()),
         _ => None,
     };

@@ -151,6 +151,14 @@ fn invalid_required_headers() {
     let m = parse(b"From: nobody\nSubject: [PATCH] x\nMessage-Id: <a@b>\n\ntext\n");
     assert_eq!(m.kind, Kind::Comment);
     assert_eq!(m.submitter, None);
+    // Upstream looks for a comment's parent before its author, and this
+    // one can have none: dropped, not refused.
+    assert_eq!(m.reason.as_deref(), Some(m.orphan_reason()));
+    let m = parse(
+        b"From: nobody\nSubject: [PATCH] x\nMessage-Id: <a@b>\n\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n",
+    );
+    assert_eq!(m.kind, Kind::Patch);
+    assert_eq!(m.submitter, None);
     assert_eq!(m.reason.as_deref(), Some("Invalid 'From' header"));
     let m =
         parse(b"From: a@b.org\nSubject: x\nMessage-Id: <a@b>\nX-Patchwork-Hint: IGNORE\n\ntext\n");

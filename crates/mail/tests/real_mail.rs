@@ -46,3 +46,29 @@ fn blank_display_names_are_empty_names() {
         assert_eq!(who.email, "b@example.org");
     }
 }
+
+#[test]
+fn mails_that_answer_nothing_say_what_they_are() {
+    let standalone = parse(&(head("Where is the release?", "\n") + "Anyone?\n"));
+    assert_eq!(standalone.kind, Kind::Comment);
+    assert_eq!(
+        standalone.reason.as_deref(),
+        Some("no diff, and not a cover letter, pull request or reply")
+    );
+    let diffless = parse(&(head("[PATCH 1/2] lost its diff", "\n") + "Text.\n"));
+    assert_eq!(diffless.reason, standalone.reason);
+
+    let bare_reply = parse(&(head("Re: the release", "\n") + "Soon.\n"));
+    assert_eq!(
+        bare_reply.reason.as_deref(),
+        Some("a reply without In-Reply-To or References")
+    );
+    assert_eq!(bare_reply.orphan_reason(), bare_reply.reason.unwrap());
+
+    // With references, only the database can tell; the parser says nothing.
+    let threaded =
+        parse(&(head("Re: the release", "In-Reply-To: <r@example.org>\n\n") + "Soon.\n"));
+    assert_eq!(threaded.kind, Kind::Comment);
+    assert_eq!(threaded.reason, None);
+    assert_eq!(threaded.orphan_reason(), "a reply to nothing stored");
+}

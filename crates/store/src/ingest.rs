@@ -53,8 +53,8 @@ pub enum Outcome {
     },
     /// Already stored: nothing changed.
     Duplicate,
-    /// Deliberately not stored (no project, ignore hint, no content, a reply
-    /// to nothing we know); the reason says which.
+    /// Deliberately not stored (no project, ignore hint, no content, a
+    /// comment on nothing we know); the reason says which.
     Dropped(String),
     /// Not a usable mail (missing or invalid From, Subject or Message-Id).
     Rejected(String),
@@ -485,7 +485,7 @@ async fn create_comment(
     raw_id: i64,
 ) -> Result<Outcome> {
     let Some(parent) = find_parent(tx, project.id, &mail.references).await? else {
-        return Ok(Outcome::Dropped("a reply to nothing stored".into()));
+        return Ok(Outcome::Dropped(mail.orphan_reason().into()));
     };
     let Some(author) = &mail.submitter else {
         return Ok(invalid_from());

@@ -656,3 +656,35 @@ async fn a_cover_subject_of_only_prefixes_leaves_the_name_to_patch_1() {
         }
     }
 }
+
+#[tokio::test]
+async fn drops_say_what_the_mail_is() {
+    for store in common::stores().await {
+        common::project(&store, "drops", LIST).await;
+        let mail = |n: u32, subject: &str, refs: &str| {
+            format!(
+                "From: A <a@example.org>\nSubject: {subject}\nMessage-Id: <d{n}@x>\n{refs}\n\
+                 Some text.\n"
+            )
+            .into_bytes()
+        };
+        let cases = [
+            (
+                mail(1, "Where is the release?", ""),
+                "no diff, and not a cover letter, pull request or reply",
+            ),
+            (
+                mail(2, "Re: the release", ""),
+                "a reply without In-Reply-To or References",
+            ),
+            (
+                mail(3, "Re: the release", "In-Reply-To: <unknown@x>\n"),
+                "a reply to nothing stored",
+            ),
+        ];
+        for (raw, why) in cases {
+            let got = store.ingest(&raw, &options()).await.unwrap();
+            assert_eq!(got, Outcome::Dropped(why.into()));
+        }
+    }
+}
