@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+use base64::Engine;
 use patchtrack_mail::{Kind, ParseOptions, ParsedMail, parse_mail};
 
 fn parse(raw: &str) -> ParsedMail {
@@ -71,4 +72,50 @@ fn mails_that_answer_nothing_say_what_they_are() {
     assert_eq!(threaded.kind, Kind::Comment);
     assert_eq!(threaded.reason, None);
     assert_eq!(threaded.orphan_reason(), "a reply to nothing stored");
+}
+
+const COMMIT: &str = "Fix the frobnicator.\n\nSigned-off-by: A <a@example.org>\n---\n f | 2 +-\n\n";
+const SIGNATURE: &str = "-- \n2.1.0\n";
+
+/// The same patch as a plain mail and as an Outlook mail whose base64 or
+/// quoted-printable body decodes to CRLF lines.
+fn crlf_variants() -> (ParsedMail, Vec<ParsedMail>) {
+    let body = format!("{COMMIT}{DIFF}{SIGNATURE}");
+    let plain = parse(&(head("[PATCH] frob", "\n") + &body));
+    let crlf = body.replace('\n', "\r\n");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(crlf.as_bytes());
+    let wrapped: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let base64_mail = head(
+        "[PATCH] frob",
+        "Content-Type: text/plain; charset=\"utf-8\"\nContent-Transfer-Encoding: base64\n\n",
+    ) + &wrapped.join("\n")
+        + "\n";
+    let qp_mail = head(
+        "[PATCH] frob",
+        "Content-Type: text/plain; charset=\"utf-8\"\n\
+         Content-Transfer-Encoding: quoted-printable\n\n",
+    ) + &body.replace('\n', "=0D\n");
+    (plain, vec![parse(&base64_mail), parse(&qp_mail)])
+}
+
+#[test]
+fn crlf_bodies_are_stored_as_upstream_decodes_them() {
+    // Python's get_payload(decode=True) and bytes.decode() keep CRLF, and
+    // the diff split cuts on "\n" only, so every line keeps its "\r": in
+    // the diff, and in the content, where the signature line reads
+    // "-- \r" and so is not cut (clean_content wants "-- \n").
+    let (plain, crlf) = crlf_variants();
+    for m in crlf {
+        assert_eq!(m.kind, Kind::Patch);
+        assert_eq!(m.diff.as_deref(), Some(DIFF.replace('\n', "\r\n").as_str()));
+        let content = format!("{COMMIT}{SIGNATURE}").replace('\n', "\r\n");
+        assert_eq!(m.content, content.trim_end());
+        // The hash drops every "\r": the same patch, the same hash.
+        assert_eq!(m.hash, plain.hash);
+        assert_eq!(plain.content, COMMIT.trim_end());
+    }
 }

@@ -688,3 +688,40 @@ async fn drops_say_what_the_mail_is() {
         }
     }
 }
+
+#[tokio::test]
+async fn crlf_bodies_are_stored_as_decoded_with_the_plain_hash() {
+    for store in common::stores().await {
+        common::project(&store, "crlf", LIST).await;
+        let body = "Msg.\n---\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+        let mail = |n: u32, cte: &str, body: &str| {
+            format!(
+                "From: A <a@example.org>\nSubject: [PATCH] crlf {n}\nMessage-Id: <c{n}@x>\n\
+                 Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: {cte}\n\n\
+                 {body}"
+            )
+            .into_bytes()
+        };
+        let mut stored = Vec::new();
+        for raw in [
+            mail(1, "8bit", body),
+            mail(2, "quoted-printable", &body.replace('\n', "=0D\n")),
+        ] {
+            let Outcome::Patch { id } = store.ingest(&raw, &options()).await.unwrap() else {
+                panic!("not a patch");
+            };
+            stored.push(store.patch(id).await.unwrap().unwrap());
+        }
+        let (plain, crlf) = (&stored[0], &stored[1]);
+        let crlf_body = crlf.body.as_ref().unwrap();
+        // As upstream: the decoded CRLF stays in both parts (both engines
+        // keep "\r"), and the hash ignores it.
+        assert_eq!(crlf_body.content.as_deref(), Some("Msg.\r\n---"));
+        assert_eq!(
+            crlf_body.diff.as_deref(),
+            Some("diff --git a/f b/f\r\n--- a/f\r\n+++ b/f\r\n@@ -1 +1 @@\r\n-a\r\n+b\r\n")
+        );
+        assert_eq!(crlf.hash, plain.hash);
+        assert!(plain.hash.is_some());
+    }
+}
