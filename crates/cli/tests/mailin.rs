@@ -352,3 +352,40 @@ async fn concurrent_deliveries_group_like_one_delivery() {
         assert!(store.counts(project).await.unwrap().series > 50);
     }
 }
+
+#[tokio::test]
+async fn parsearchive_says_why_mails_were_dropped() {
+    let mail = |n: u32, subject: &str, refs: &str, body: &str| {
+        format!(
+            "From: A <a@example.org>\nSubject: {subject}\nMessage-Id: <s{n}@x>\n\
+             List-Id: <git.lists.example.org>\n{refs}\n{body}"
+        )
+        .into_bytes()
+    };
+    let diff = "Fix.\n---\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+    let mails = [
+        mail(1, "[PATCH] fix", "", diff),
+        mail(2, "Where is the release?", "", "Anyone?\n"),
+        mail(3, "Re: the release", "", "Soon.\n"),
+        mail(4, "Re: old news", "In-Reply-To: <gone@x>\n", "Yes.\n"),
+        mail(
+            5,
+            "Re: [PATCH] fix",
+            "In-Reply-To: <s1@x>\n",
+            "Looks good.\n",
+        ),
+    ];
+    let mbox = write_mbox(&mails, "drops");
+    let db = sqlite_url("drops");
+    add_git(&open(&db).await).await;
+    let out = patchtrack(&db, &["parsearchive", mbox.to_str().unwrap()], b"");
+    assert!(out.status.success());
+    let summary = String::from_utf8_lossy(&out.stdout).to_string();
+    // Patchwork's counters, then the reasons under "dropped".
+    let want = "Processed 5 messages -->\n  0 covers\n  1 patches\n  1 comments\n  \
+                0 duplicates\n  3 dropped\n    1 a reply to nothing stored\n    \
+                1 a reply without In-Reply-To or References\n    \
+                1 no diff, and not a cover letter, pull request or reply\n  0 errors\n\
+                Total: 2 new entries\n";
+    assert_eq!(summary, want);
+}
