@@ -46,7 +46,38 @@ pub fn router(app: App) -> Router {
         .merge(pages::routes())
         .merge(ui::routes())
         .merge(download::routes())
+        .layer(axum::middleware::from_fn(refuse_nul))
         .with_state(app)
+}
+
+/// A NUL can only reach a URL as `%00`, and nothing stored holds one
+/// (PostgreSQL cannot store it; it answered such lookups with a 500). A
+/// page or download whose path names one is a 404, one whose query has one
+/// a 400; the API reads its own query (its list filters match nothing).
+async fn refuse_nul(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::response::IntoResponse;
+    let uri = request.uri();
+    let api = uri.path() == "/api" || uri.path().starts_with("/api/");
+    if !api && has_nul(uri.path()) {
+        return api::not_found_page();
+    }
+    if !api && uri.query().is_some_and(has_nul) {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            "Null characters are not allowed.\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether a raw (percent-encoded) path or query holds a NUL.
+pub(crate) fn has_nul(raw: &str) -> bool {
+    raw.contains("%00") || raw.contains('\0')
 }
 
 async fn api_root(

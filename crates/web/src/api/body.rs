@@ -24,6 +24,16 @@ pub enum Input {
 }
 
 impl Input {
+    /// Whether a string in it holds a NUL.
+    fn has_nul(&self) -> bool {
+        match self {
+            Input::Str(s) => s.contains('\0'),
+            Input::List(l) => l.iter().any(Input::has_nul),
+            Input::Object(m) => m.values().any(|v| v.to_string().contains("\\u0000")),
+            _ => false,
+        }
+    }
+
     fn from_json(v: Value) -> Input {
         match v {
             Value::Null => Input::Null,
@@ -112,6 +122,22 @@ pub struct Body {
 impl Body {
     /// Parses a body by its content type. An empty body is an empty form.
     pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Body, ApiError> {
+        let body = Body::parse_any(content_type, bytes)?;
+        // Django REST framework's answer to a NUL in a string field; no
+        // such value may reach the store (PostgreSQL cannot hold one).
+        let nul: Vec<(String, String)> = body
+            .fields
+            .iter()
+            .filter(|(_, v)| v.has_nul())
+            .map(|(k, _)| (k.clone(), "Null characters are not allowed.".to_string()))
+            .collect();
+        if !nul.is_empty() {
+            return Err(ApiError::Field(nul));
+        }
+        Ok(body)
+    }
+
+    fn parse_any(content_type: Option<&str>, bytes: &[u8]) -> Result<Body, ApiError> {
         let empty = Body {
             fields: Vec::new(),
             encoding: Encoding::Form,

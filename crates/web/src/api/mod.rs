@@ -248,6 +248,24 @@ impl Route {
     }
 
     /// The first version that routes it.
+    /// Whether the route answers with a list (and takes filters).
+    fn is_list(&self) -> bool {
+        matches!(
+            self,
+            Route::Projects
+                | Route::Users
+                | Route::People
+                | Route::Patches
+                | Route::PatchChecks(_)
+                | Route::PatchComments(_)
+                | Route::CoverComments(_)
+                | Route::Covers
+                | Route::SeriesList
+                | Route::Bundles
+                | Route::Events
+        )
+    }
+
     fn since(&self) -> u8 {
         match self {
             Route::PatchComments(_) | Route::CoverComments(_) => 1,
@@ -436,6 +454,13 @@ pub async fn serve(
         Some(r) if version.at_least(r.since()) => r,
         _ => return not_found_page(),
     };
+    if crate::has_nul(rest) {
+        // Only a project is named by text in an API path; none has a NUL.
+        let err = Err(ApiError::NotFound(
+            "No Project matches the given query.".into(),
+        ));
+        return finish(&route, err, false, &method, rest);
+    }
     let params = Params::parse(query);
     let format = params.last("format").map(str::to_string);
     if format.is_none() && !acceptable(headers) {
@@ -536,6 +561,9 @@ async fn dispatch(
         return Err(ApiError::MethodNotAllowed(name.to_string()));
     }
     let parse_body = || Body::parse(content_type, body);
+    if read && ctx.params.has_nul() && route.is_list() {
+        return list_reply(ctx, Listed::<()>::empty(ctx.page()?), |_, _| {});
+    }
     match route {
         Route::Index => Ok(index(ctx)),
         Route::Projects => project::list(app, ctx).await,

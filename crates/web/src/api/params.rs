@@ -15,6 +15,7 @@ pub const MAX_PER_PAGE: u64 = 250;
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+    nul: bool,
 }
 
 /// A filter value that names nothing: the list is empty.
@@ -28,7 +29,14 @@ impl Params {
             pairs: query
                 .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
                 .unwrap_or_default(),
+            nul: query.is_some_and(crate::has_nul),
         }
+    }
+
+    /// Whether some value holds a NUL: no stored text does, so a list
+    /// filtered by it is empty (and no such value reaches the store).
+    pub fn has_nul(&self) -> bool {
+        self.nul
     }
 
     /// Every pair, in order.

@@ -230,6 +230,18 @@ impl Req {
     ) -> Result<(Req, Form), Response> {
         let req = Req::new(app, headers).await?;
         let form = Form::parse(body);
+        if form
+            .0
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            // No stored text holds a NUL, and PostgreSQL refuses one.
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "Null characters are not allowed.\n",
+            )
+                .into_response());
+        }
         let req = req.check_form(&form)?;
         Ok((req, form))
     }
