@@ -15,7 +15,7 @@ use crate::charset::{self, Codec};
 use crate::text::{normalise_space, py_isspace};
 use crate::transfer::{a2b_base64, decode_q_word};
 
-static ENCODED_WORD: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static ENCODED_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=").expect("static regex is valid")
 });
 
@@ -34,9 +34,9 @@ pub fn clean_header(raw: &[u8]) -> Option<String> {
 
 /// A word of a header value: bytes, and the charset they are in (`None` for
 /// plain text).
-struct Word {
-    bytes: Vec<u8>,
-    charset: Option<String>,
+pub(crate) struct Word {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) charset: Option<String>,
 }
 
 /// Decodes without normalising whitespace.
@@ -117,7 +117,7 @@ fn is_space_bytes(b: &[u8]) -> bool {
 
 /// `email.header.decode_header`: split into plain and encoded words, drop
 /// whitespace between encoded words, decode Q/B, merge runs of one charset.
-fn split_words(raw: &[u8]) -> Option<Vec<Word>> {
+pub(crate) fn split_words(raw: &[u8]) -> Option<Vec<Word>> {
     // (text, encoding, charset): encoding None for plain text.
     let mut words: Vec<RawWord> = Vec::new();
     for line in split_lines(raw) {

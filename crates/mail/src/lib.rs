@@ -18,6 +18,7 @@ pub mod date;
 pub mod encoded_word;
 pub mod export;
 pub mod hash;
+pub mod header_encode;
 pub mod headers;
 pub mod maildir;
 pub mod mbox;

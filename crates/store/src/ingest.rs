@@ -73,18 +73,11 @@ impl Outcome {
     }
 }
 
-/// The stored header block: `Name: value` lines in order, NULs removed.
+/// The stored header block, re-encoded header by header exactly as upstream
+/// stores it (see [`patchtrack_mail::header_encode`]): the API, the mbox
+/// downloads and the comment subjects serve this text verbatim.
 pub(crate) fn header_text(mail: &ParsedMail) -> String {
-    let mut out = String::new();
-    for h in mail.headers.iter() {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&h.name);
-        out.push_str(": ");
-        out.push_str(&String::from_utf8_lossy(&h.value));
-    }
-    out.replace('\0', "")
+    patchtrack_mail::header_encode::stored_block(&mail.headers)
 }
 
 impl Store {
@@ -500,7 +493,8 @@ async fn create_comment(
     let submitter = person::get_or_create(tx, caches, author).await?;
     events.submitter = Some(submitter);
     let date = mail.date.map_or_else(time::now, time::from_seconds);
-    let subject = mail.subject.as_deref().unwrap_or("");
+    // Upstream serves a comment's subject from its stored headers.
+    let subject = patchtrack_mail::header_encode::stored_subject(&mail.headers);
     let (sql, addressed) = match parent {
         Parent::Patch(_) => (
             "INSERT INTO patch_comment (patch_id, msgid, date, submitter_id, subject, headers, \
@@ -520,7 +514,7 @@ async fn create_comment(
         .bind(msgid)
         .bind(date)
         .bind(submitter)
-        .bind(subject)
+        .bind(&subject)
         .bind(header_text(mail))
         .bind(&mail.content)
         .bind(addressed)

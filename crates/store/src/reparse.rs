@@ -87,13 +87,17 @@ impl Store {
             .rows_affected();
             for table in ["patch_comment", "cover_comment"] {
                 let sql = format!(
-                    "UPDATE {table} SET content = $1, headers = $2 WHERE raw_mail_id = $3 \
-                     AND (content IS DISTINCT FROM $1 OR headers <> $2) RETURNING id"
+                    "UPDATE {table} SET content = $1, headers = $2, subject = $4 \
+                     WHERE raw_mail_id = $3 AND (content IS DISTINCT FROM $1 OR headers <> $2 \
+                     OR subject <> $4) RETURNING id"
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(&mail.content)
                     .bind(&headers)
                     .bind(raw_id)
+                    .bind(patchtrack_mail::header_encode::stored_subject(
+                        &mail.headers,
+                    ))
                     .fetch_all(&mut *tx)
                     .await?;
                 changed += rows.len() as u64;
