@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::header_encode::{self, MAX_LINE_LEN};
+
 static SEPARATOR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^-{2,3} ?$").expect("static regex is valid"));
 static RESPONSE: LazyLock<Regex> = LazyLock::new(|| {
@@ -44,18 +46,17 @@ pub struct Submission<'a> {
     pub rfc2822: String,
 }
 
-/// `Name <email>`, the name RFC 2047-encoded when not ASCII and quoted
-/// when it has specials, as Python's `formataddr`.
+/// `Name <email>` as Python's `formataddr` writes it: a non-ASCII name as
+/// one RFC 2047 word (`q` or `b`, whichever is shorter), an ASCII name
+/// quoted when it has specials.
 pub fn format_address(name: Option<&str>, email: &str) -> String {
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return email.to_string();
     };
     if !name.is_ascii() {
-        use base64::Engine;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(name.as_bytes());
-        return format!("=?utf-8?b?{encoded}?= <{email}>");
+        return format!("{} <{email}>", header_encode::encode_word_utf8(name));
     }
-    if name.chars().any(|c| "()<>@,:;.\"[]".contains(c)) {
+    if name.chars().any(|c| "()<>@,:;.\"[]\\".contains(c)) {
         let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
         return format!("\"{quoted}\" <{email}>");
     }
@@ -66,7 +67,8 @@ pub fn format_address(name: Option<&str>, email: &str) -> String {
 /// comments' trailers, the normalised `---` and what followed it, then the
 /// diff.
 pub fn body(s: &Submission<'_>) -> String {
-    let mut body = match s.content {
+    // An empty content is "no content" to upstream, like a missing one.
+    let mut body = match s.content.filter(|c| !c.is_empty()) {
         Some(c) => format!("{}\n", crate::text::py_strip(c)),
         None => String::new(),
     };
@@ -100,6 +102,15 @@ fn address_of(value: &str) -> &str {
     }
 }
 
+/// Appends `Name: value` the way Python's generator writes a header it
+/// holds as a string: re-folded at 78 columns, original folds kept.
+fn push_header(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push_str(": ");
+    out.push_str(&header_encode::fold_plain(name, value, MAX_LINE_LEN));
+    out.push('\n');
+}
+
 /// One mbox message (envelope line included) for a submission.
 pub fn mbox(s: &Submission<'_>) -> String {
     let body = body(s);
@@ -114,10 +125,10 @@ pub fn mbox(s: &Submission<'_>) -> String {
     } else {
         "Content-Transfer-Encoding: 8bit\n"
     });
-    out.push_str(&format!("X-Patchwork-Submitter: {submitter}\n"));
-    out.push_str(&format!("X-Patchwork-Id: {}\n", s.id));
+    push_header(&mut out, "X-Patchwork-Submitter", &submitter);
+    push_header(&mut out, "X-Patchwork-Id", &s.id.to_string());
     if let Some(d) = s.delegate_email {
-        out.push_str(&format!("X-Patchwork-Delegate: {d}\n"));
+        push_header(&mut out, "X-Patchwork-Delegate", d);
     }
     let mut has_date = false;
     for (name, value) in split_headers(s.headers) {
@@ -133,50 +144,39 @@ pub fn mbox(s: &Submission<'_>) -> String {
             && !s.list_email.is_empty()
             && address_of(&value) == s.list_email
         {
-            out.push_str(&format!("X-Patchwork-Original-From: {value}\n"));
-            out.push_str(&format!("{name}: {submitter}\n"));
+            push_header(&mut out, "X-Patchwork-Original-From", &value);
+            push_header(&mut out, name, &submitter);
             continue;
         }
-        out.push_str(name);
-        out.push_str(": ");
-        out.push_str(&value);
-        out.push('\n');
+        push_header(&mut out, name, &value);
     }
     if !has_date {
-        out.push_str(&format!("Date: {}\n", s.rfc2822));
+        push_header(&mut out, "Date", &s.rfc2822);
     }
     out.push('\n');
     out.push_str(&body);
     out
 }
 
-/// The stored header block as (name, value) pairs, folds kept.
+/// The stored header block as (name, value) pairs, folds kept, read the
+/// way upstream's download reads it.
 fn split_headers(stored: &str) -> Vec<(&str, String)> {
-    let mut out: Vec<(&str, String)> = Vec::new();
-    for line in stored.split('\n') {
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = out.last_mut() {
-                v.push('\n');
-                v.push_str(line);
-            }
-            continue;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            out.push((name, value.strip_prefix(' ').unwrap_or(value).to_string()));
-        }
-    }
-    out
+    header_encode::parse_stored(stored)
 }
 
-/// Patchwork's download file name: runs of characters outside
-/// `[-_A-Za-z0-9.]` become `-`, leading and trailing `-` removed.
+/// Patchwork's download file name: each run of characters outside
+/// `[-_A-Za-z0-9.]` becomes one `-` (a `-` already there stays, so
+/// `git->reuse` gives `git--reuse`), leading and trailing `-` removed.
 pub fn filename(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
     for c in name.chars() {
         if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
             out.push(c);
-        } else if !out.ends_with('-') {
+            in_run = false;
+        } else if !in_run {
             out.push('-');
+            in_run = true;
         }
     }
     out.trim_matches('-').to_string()
@@ -250,6 +250,51 @@ mod tests {
         );
         assert_eq!(format_address(Some("Doe, J."), "j@x"), "\"Doe, J.\" <j@x>");
         assert_eq!(format_address(None, "j@x"), "j@x");
+    }
+
+    /// Expected text computed with Python 3.11's email generator, the way
+    /// upstream builds the download (`as_bytes` of a text/plain message).
+    #[test]
+    fn generator_folds_long_headers_and_picks_q_for_mostly_ascii_names() {
+        let mut s = sub("", vec![]);
+        s.headers = "From: A <a@x>\nSubject: [PATCH] x\nX-Long: one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+        s.submitter_name = Some("Jean-Francois Lefevre Dupont Marchandé");
+        s.submitter_email = "jean-francois.marchande@long.example.org";
+        assert_eq!(
+            mbox(&s),
+            "From patchwork Mon Feb  3 04:05:06 2020\n\
+             Content-Type: text/plain; charset=\"utf-8\"\n\
+             MIME-Version: 1.0\n\
+             Content-Transfer-Encoding: 7bit\n\
+             X-Patchwork-Submitter: =?utf-8?q?Jean-Francois_Lefevre_Dupont_Marchand=C3=A9?=\n \
+             <jean-francois.marchande@long.example.org>\n\
+             X-Patchwork-Id: 7\n\
+             From: A <a@x>\n\
+             Subject: [PATCH] x\n\
+             X-Long: one two three four five six seven eight nine ten eleven twelve\n thirteen fourteen\n\
+             Date: Mon, 03 Feb 2020 04:05:06 -0000\n\
+             \n\
+             \n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
+        );
+    }
+
+    #[test]
+    fn empty_content_is_no_content() {
+        let mut s = sub("", vec![]);
+        assert_eq!(body(&s), "\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n");
+        s.content = None;
+        assert_eq!(body(&s), "\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n");
+    }
+
+    #[test]
+    fn file_names_keep_dashes_next_to_replaced_runs() {
+        assert_eq!(filename("[PATCH] git->reuse: a  b"), "PATCH-git--reuse-a-b");
+        assert_eq!(filename("--x--"), "x");
+    }
+
+    #[test]
+    fn backslash_names_are_quoted() {
+        assert_eq!(format_address(Some("a\\b"), "j@x"), "\"a\\\\b\" <j@x>");
     }
 
     #[test]

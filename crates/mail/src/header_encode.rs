@@ -733,14 +733,64 @@ pub fn stored_subject(headers: &Headers) -> String {
         .unwrap_or_default()
 }
 
-/// `Header(text, 'utf-8')` encoded for a field called `name`, as Python's
-/// generator writes a header it was given as a `Header` (`max_len` 0: never
-/// fold).
-pub fn encode_utf8(name: &str, text: &str, max_len: usize) -> String {
-    let mut chunks = Vec::new();
-    // UTF-8 text always encodes in UTF-8.
-    let _ = append(&mut chunks, text.as_bytes(), Some("utf-8"));
-    encode_chunks(&chunks, name.chars().count() + 2, max_len, " ").unwrap_or_default()
+/// The stored block read back the way upstream reads it, with Python's
+/// email parser (headers only): `(name, value)` in order, values with their
+/// folds, the first line's leading blanks dropped. A line that cannot be a
+/// header ends the block; a nameless or misplaced `From ` line is skipped.
+pub fn parse_stored(stored: &str) -> Vec<(&str, String)> {
+    let mut out: Vec<(&str, String)> = Vec::new();
+    let mut lines = stored.split(['\n', '\r']).peekable();
+    let mut first = true;
+    while let Some(line) = lines.next() {
+        let is_first = std::mem::replace(&mut first, false);
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = out.last_mut() {
+                value.push('\n');
+                value.push_str(line);
+            }
+            continue;
+        }
+        if line.starts_with("From ") {
+            if !is_first && lines.peek().is_none() {
+                break;
+            }
+            continue;
+        }
+        let Some(colon) = line.find(':') else {
+            break;
+        };
+        if !line[..colon].bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            break;
+        }
+        if colon == 0 {
+            continue;
+        }
+        let value = line[colon + 1..].trim_start_matches([' ', '\t']);
+        out.push((&line[..colon], value.to_string()));
+    }
+    for (_, value) in &mut out {
+        let end = value.trim_end_matches(['\r', '\n']).len();
+        value.truncate(end);
+    }
+    out
+}
+
+/// One RFC 2047 word for UTF-8 text, `b` only when strictly shorter than
+/// `q`, as Python's `Charset('utf-8').header_encode` writes it (what
+/// `email.utils.formataddr` does with a non-ASCII name).
+pub fn encode_word_utf8(text: &str) -> String {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return String::new();
+    }
+    let q: usize = bytes.iter().map(|&b| q_len(b)).sum();
+    if b_len(bytes.len()) < q {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        format!("=?utf-8?b?{b64}?=")
+    } else {
+        format!("=?utf-8?q?{}?=", q_encode(bytes))
+    }
 }
 
 /// A plain string header as Python's compat32 generator folds it: text
@@ -904,6 +954,53 @@ mod tests {
         );
         let (h, _) = crate::headers::parse_header_block(b"From: a\n\n");
         assert_eq!(stored_subject(&h), "");
+    }
+
+    #[test]
+    fn single_words_pick_the_shorter_encoding() {
+        assert_eq!(encode_word_utf8("Rafał"), "=?utf-8?b?UmFmYcWC?=");
+        assert_eq!(
+            encode_word_utf8("Jérôme Dupont-Lefèvre"),
+            "=?utf-8?b?SsOpcsO0bWUgRHVwb250LUxlZsOodnJl?="
+        );
+        assert_eq!(
+            encode_word_utf8("René Scharfe"),
+            "=?utf-8?q?Ren=C3=A9_Scharfe?="
+        );
+        assert_eq!(encode_word_utf8(""), "");
+    }
+
+    #[test]
+    fn plain_values_fold_like_the_generator() {
+        let long = "from mail.kernel.org (pdx-korg-mail-1.web.codeaurora.org [172.30.200.123])\n\tby pdx-korg-patchwork-2.web.codeaurora.org (Postfix) with ESMTP id 5AB8792A\n\tfor <patchwork-kvm@patchwork.kernel.org>; Sun,  3 May 2020 10:07:07 +0000 (UTC)";
+        assert_eq!(
+            fold_plain("Received", long, MAX_LINE_LEN),
+            "from mail.kernel.org (pdx-korg-mail-1.web.codeaurora.org\n [172.30.200.123])\n\tby pdx-korg-patchwork-2.web.codeaurora.org (Postfix) with ESMTP id 5AB8792A\n\tfor <patchwork-kvm@patchwork.kernel.org>;\n Sun,  3 May 2020 10:07:07 +0000 (UTC)"
+        );
+        assert_eq!(fold_plain("Received", long, 0), long);
+        assert_eq!(
+            fold_plain("X-Name", "Jörg", MAX_LINE_LEN),
+            "=?utf-8?b?SsO2cmc=?="
+        );
+    }
+
+    #[test]
+    fn stored_block_reads_back_like_python_parser() {
+        assert_eq!(
+            parse_stored("A: 1\nB: x;\n\ty\nA:  2\nIn-Reply-To: \n <long@id>"),
+            vec![
+                ("A", "1".to_string()),
+                ("B", "x;\n\ty".to_string()),
+                ("A", "2".to_string()),
+                ("In-Reply-To", "\n <long@id>".to_string())
+            ]
+        );
+        // A line that is no header ends the block; a nameless one is skipped.
+        assert_eq!(
+            parse_stored("A: 1\n: odd\nB: 2\nnot a header\nC: 3"),
+            vec![("A", "1".to_string()), ("B", "2".to_string())]
+        );
+        assert!(parse_stored("").is_empty());
     }
 
     #[test]

@@ -62,28 +62,10 @@ pub fn bundle(owner: &str, name: &str) -> String {
     )
 }
 
-/// The stored header block (`Name: value` lines, continuation lines
-/// starting with white space) as (name, value) pairs in order.
+/// A stored header block as upstream's API reads it (Python's email
+/// parser): `(name, value)` pairs in order, folds kept.
 pub fn split_headers(stored: &str) -> Vec<(&str, String)> {
-    let mut out: Vec<(&str, String)> = Vec::new();
-    for line in stored.split('\n') {
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = out.last_mut() {
-                v.push('\n');
-                v.push_str(line);
-            }
-            continue;
-        }
-        match line.split_once(':') {
-            Some((name, value)) => {
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                out.push((name, value.to_string()));
-            }
-            None if !line.is_empty() => out.push((line, String::new())),
-            None => {}
-        }
-    }
-    out
+    patchtrack_mail::header_encode::parse_stored(stored)
 }
 
 #[cfg(test)]

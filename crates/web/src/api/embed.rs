@@ -236,24 +236,13 @@ impl<'a> Embed<'a> {
             .end();
     }
 
-    /// A stored header block as the API's object: names to values, a list
-    /// for repeated names; values raw, folds kept.
+    /// A stored header block as the API's object (see [`header_object`]).
     pub fn headers(&self, j: &mut Json, key: &str, stored: &str) {
         let parsed = urls::split_headers(stored);
         j.begin(Some(key));
-        let mut done: Vec<&str> = Vec::new();
-        for (name, _) in &parsed {
-            if done.contains(name) {
-                continue;
-            }
-            done.push(name);
-            let values: Vec<&str> = parsed
-                .iter()
-                .filter(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-                .collect();
-            if values.len() == 1 {
-                j.str(name, values[0]);
+        for (name, values) in header_object(&parsed) {
+            if let [one] = values.as_slice() {
+                j.str(name, one);
             } else {
                 j.begin_array(Some(name));
                 for v in values {
@@ -263,5 +252,43 @@ impl<'a> Embed<'a> {
             }
         }
         j.end();
+    }
+}
+
+/// The API's `headers` object as upstream builds it: each spelling of a
+/// name is a key (first seen first), holding every value of that name in
+/// any case, since Python's `get_all` ignores case; one value is a string,
+/// more a list.
+pub fn header_object<'a>(parsed: &'a [(&'a str, String)]) -> Vec<(&'a str, Vec<&'a str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (name, _) in parsed {
+        if out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        let values = parsed
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        out.push((name, values));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_are_keys_and_values_gathered_ignoring_case() {
+        let parsed = urls::split_headers("Cc: a\nTo: t\nCC: b\nCc: c");
+        assert_eq!(
+            header_object(&parsed),
+            vec![
+                ("Cc", vec!["a", "b", "c"]),
+                ("To", vec!["t"]),
+                ("CC", vec!["a", "b", "c"])
+            ]
+        );
     }
 }
