@@ -73,6 +73,19 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8000")]
     listen: String,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds from a request's headers to its answer, body included.
+    #[arg(long, default_value_t = 60)]
+    request_timeout: u64,
+    /// Seconds a connection may sit with no request and no traffic.
+    #[arg(long, default_value_t = 30)]
+    idle_timeout: u64,
+    /// Connections open at once (at most the file descriptor limit less 64;
+    /// at the cap the oldest connection without a request makes room).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
     /// External base URL for absolute links (default: from each request's
     /// Host header).
     #[arg(long)]
@@ -136,6 +149,33 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
     Ok(())
 }
 
+impl ServeArgs {
+    fn limits(&self) -> patchtrack_web::server::Limits {
+        use std::time::Duration;
+        patchtrack_web::server::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
+            max_connections: self.max_connections.min(descriptor_budget()).max(1),
+        }
+    }
+}
+
+/// Connections the process can hold: its file descriptor limit less room
+/// for the database, the listener and the logs. Past it, accepting fails
+/// for everyone.
+fn descriptor_budget() -> usize {
+    #[cfg(target_os = "linux")]
+    if let Ok((soft, _)) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+    {
+        return usize::try_from(soft.saturating_sub(64))
+            .unwrap_or(usize::MAX)
+            .max(1);
+    }
+    usize::MAX
+}
+
 async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
     let store = Store::connect_serving(database).await?;
     store.ensure_migrated().await?;
@@ -187,6 +227,7 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
             base_url: args.base_url.clone(),
         },
         listener,
+        args.limits(),
     )
     .await?;
     Ok(())

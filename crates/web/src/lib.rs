@@ -12,6 +12,7 @@ mod error;
 mod html;
 pub mod json;
 mod pages;
+pub mod server;
 mod ui;
 pub mod urls;
 
@@ -101,35 +102,12 @@ async fn api_rest(
     api::serve(&app, method, rest, uri.query(), &headers, body).await
 }
 
-/// Serves the site on `listener` until the process is stopped.
-///
-/// HTTP/1.1 with header names in title case (`Link`, not `link`):
-/// pwclient looks the pagination header up case-sensitively, so hyper's
-/// default lower-casing would break it.
-pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    use tower::Service;
-    let mut make = router(app).into_make_service();
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                // Out of file descriptors and the like: wait, do not spin.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let Ok(service) = make.call(()).await;
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let service = hyper_util::service::TowerToHyperService::new(service);
-            let conn = hyper::server::conn::http1::Builder::new()
-                .title_case_headers(true)
-                .serve_connection(io, service);
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended");
-            }
-        });
-    }
+/// Serves the site on `listener` until the process is stopped, within
+/// `limits` (see [`server`]).
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    limits: server::Limits,
+) -> std::io::Result<()> {
+    server::run(router(app), listener, limits).await
 }
