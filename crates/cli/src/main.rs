@@ -225,6 +225,7 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
         patchtrack_web::App {
             store,
             base_url: args.base_url.clone(),
+            logins: Default::default(),
         },
         listener,
         args.limits(),

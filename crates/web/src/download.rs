@@ -262,7 +262,7 @@ async fn bundle_mbox(
     Path((owner, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let viewer = match crate::api::authenticate(&app, &headers).await {
+    let viewer = match crate::api::authenticate(&app, &headers, None).await {
         Ok(p) => p.map(|(p, _)| p.user.id),
         Err(_) => None,
     };

@@ -30,6 +30,9 @@ pub enum ApiError {
     NoRoute,
     /// 500; the cause is logged, not shown.
     Internal(String),
+    /// 429 after too many failed logins: the seconds to wait (also sent
+    /// as `Retry-After`).
+    Throttled(u64),
 }
 
 /// Common 403 bodies.
@@ -88,6 +91,12 @@ impl ApiError {
             ApiError::NotAcceptable => (
                 StatusCode::NOT_ACCEPTABLE,
                 detail("Could not satisfy the request Accept header."),
+            ),
+            ApiError::Throttled(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                detail(&format!(
+                    "Request was throttled. Expected available in {secs} seconds."
+                )),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -13,6 +13,7 @@ mod html;
 pub mod json;
 mod pages;
 pub mod server;
+pub mod throttle;
 mod ui;
 pub mod urls;
 
@@ -35,6 +36,8 @@ pub struct App {
     /// External base URL (`https://host`), when the Host header must not
     /// be trusted or a proxy rewrites it.
     pub base_url: Option<String>,
+    /// Failed logins, for the throttle every password check goes through.
+    pub logins: Arc<throttle::Logins>,
 }
 
 /// The whole site: API, downloads and pages.
@@ -85,21 +88,25 @@ async fn api_root(
     State(app): State<Arc<App>>,
     method: Method,
     OriginalUri(uri): OriginalUri,
+    client: Option<axum::Extension<server::ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    api::serve(&app, method, "", uri.query(), &headers, body).await
+    let client = client.map(|c| c.0.0.ip());
+    api::serve(&app, method, "", uri.query(), &headers, body, client).await
 }
 
 async fn api_rest(
     State(app): State<Arc<App>>,
     method: Method,
     OriginalUri(uri): OriginalUri,
+    client: Option<axum::Extension<server::ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let client = client.map(|c| c.0.0.ip());
     let rest = uri.path().strip_prefix("/api/").unwrap_or("");
-    api::serve(&app, method, rest, uri.query(), &headers, body).await
+    api::serve(&app, method, rest, uri.query(), &headers, body, client).await
 }
 
 /// Serves the site on `listener` until the process is stopped, within

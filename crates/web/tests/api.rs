@@ -24,6 +24,7 @@ impl Site {
         let router = patchtrack_web::router(patchtrack_web::App {
             store: store.clone(),
             base_url: None,
+            logins: Default::default(),
         });
         Site { store, router }
     }

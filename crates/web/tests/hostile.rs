@@ -272,3 +272,87 @@ async fn a_nul_in_pages_and_credentials_is_a_client_error() {
         assert_eq!(status, 400);
     }
 }
+
+/// Password guessing: after ten wrong passwords an account pauses for a
+/// minute (429 with `Retry-After`, the right password included), while
+/// other accounts stay open. The login form: `pages.rs`.
+#[tokio::test]
+async fn failed_logins_are_throttled() {
+    use base64::Engine;
+    for store in common::stores().await {
+        for name in ["alice", "bob"] {
+            store
+                .add_user(&patchtrack_store::NewUser {
+                    username: name.into(),
+                    email: format!("{name}@example.org"),
+                    password: Some("right".into()),
+                    superuser: false,
+                    maintainer_of: vec![],
+                })
+                .await
+                .unwrap();
+        }
+        let router = patchtrack_web::router(patchtrack_web::App {
+            store,
+            base_url: None,
+            logins: Default::default(),
+        });
+        let basic = |user: &str, pw: &str| {
+            Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
+            ))
+        };
+        for _ in 0..patchtrack_web::throttle::PER_ACCOUNT {
+            let (status, _) = send(
+                &router,
+                "GET",
+                "/api/users/",
+                basic("alice", "guess"),
+                "",
+                String::new(),
+            )
+            .await;
+            assert_eq!(status, 403);
+        }
+        for pw in ["guess", "right"] {
+            let resp = router
+                .clone()
+                .oneshot(
+                    Request::builder()
+                        .uri("/api/users/")
+                        .header("authorization", basic("alice", pw).unwrap())
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 429, "{pw}");
+            let retry: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((55..=60).contains(&retry), "{retry}");
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            let detail: Value = serde_json::from_slice(&body).unwrap();
+            assert!(
+                detail["detail"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Request was throttled."),
+                "{detail}"
+            );
+        }
+        let (status, _) = send(
+            &router,
+            "GET",
+            "/api/users/",
+            basic("bob", "right"),
+            "",
+            String::new(),
+        )
+        .await;
+        assert_eq!(status, 200, "another account is open");
+    }
+}

@@ -106,6 +106,7 @@ async fn site_with_user(store: &Store, username: &str, password: &str) -> axum::
     patchtrack_web::router(patchtrack_web::App {
         store: store.clone(),
         base_url: None,
+        logins: Default::default(),
     })
 }
 
@@ -437,6 +438,53 @@ async fn login_and_logout() {
         )
         .await;
         assert_eq!(evil.location, "/user/");
+    }
+}
+
+/// The login form counts failures with the API's Basic authentication:
+/// after ten wrong passwords the account pauses (429, `Retry-After`), and
+/// the right password waits too.
+#[tokio::test]
+async fn the_login_form_is_throttled() {
+    for store in common::stores().await {
+        let r = site_with_user(&store, "alice", "s3cret").await;
+        let form = send(&r, "GET", "/user/login/", "", None, None).await;
+        let token_cookie = form
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("csrftoken="))
+            .unwrap();
+        let token = &token_cookie["csrftoken=".len()..token_cookie.find(';').unwrap()];
+        let cookie = format!("csrftoken={token}");
+        let login = |pw: &str| format!("csrfmiddlewaretoken={token}&username=alice&password={pw}");
+        for _ in 0..patchtrack_web::throttle::PER_ACCOUNT {
+            let bad = send(
+                &r,
+                "POST",
+                "/user/login/",
+                &cookie,
+                Some(&login("nope")),
+                None,
+            )
+            .await;
+            assert!(bad.status == 200 && bad.body.contains("incorrect"));
+        }
+        let paused = send(
+            &r,
+            "POST",
+            "/user/login/",
+            &cookie,
+            Some(&login("s3cret")),
+            None,
+        )
+        .await;
+        assert_eq!(paused.status, 429);
+        assert!(
+            paused.body.contains("Too many failed logins"),
+            "{}",
+            paused.body
+        );
+        assert!(!paused.cookies.iter().any(|c| c.starts_with("sessionid=")));
     }
 }
 

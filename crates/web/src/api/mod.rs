@@ -343,6 +343,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 pub(crate) async fn authenticate(
     app: &App,
     headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
 ) -> Result<Option<(Principal, Credential)>, ApiError> {
     if let Some(id) = session_cookie(headers)
         && let Some(s) = app.store.session(id).await?
@@ -373,9 +374,18 @@ pub(crate) async fn authenticate(
                 "Invalid basic header. Credentials not correctly base64 encoded.".into(),
             ));
         };
+        if let Some(wait) = app.logins.wait(user, client) {
+            return Err(ApiError::Throttled(crate::throttle::retry_after(wait)));
+        }
         return match app.store.authenticate_password(user, password).await? {
-            Some(p) => Ok(Some((p, Credential::Header))),
-            None => Err(ApiError::Forbidden("Invalid username/password.".into())),
+            Some(p) => {
+                app.logins.succeeded(user);
+                Ok(Some((p, Credential::Header)))
+            }
+            None => {
+                app.logins.failed(user, client);
+                Err(ApiError::Forbidden("Invalid username/password.".into()))
+            }
         };
     }
     Ok(None)
@@ -438,6 +448,7 @@ pub async fn serve(
     query: Option<&str>,
     headers: &HeaderMap,
     body: Bytes,
+    client: Option<std::net::IpAddr>,
 ) -> Response {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let (version, segments) = match segments.first().and_then(|s| Version::parse(s)) {
@@ -484,7 +495,7 @@ pub async fn serve(
         path: format!("/api/{rest}"),
     };
     let result = async {
-        let principal = match authenticate(app, headers).await? {
+        let principal = match authenticate(app, headers, client).await? {
             Some((p, credential)) => {
                 check_csrf(&method, &credential, headers)?;
                 Some(p)
@@ -631,6 +642,10 @@ fn finish(
     method: &Method,
     rest: &str,
 ) -> Response {
+    let retry_after = match &result {
+        Err(ApiError::Throttled(secs)) => Some(*secs),
+        _ => None,
+    };
     let (status, body, link, location) = match result {
         Ok(r) => (r.status, r.body, r.link, r.location),
         Err(e) => {
@@ -667,6 +682,9 @@ fn finish(
     }
     if let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         h.insert(header::LOCATION, loc);
+    }
+    if let Some(secs) = retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
 }

@@ -62,7 +62,13 @@ pub async fn login(
 }
 
 /// `POST /user/login/`.
-pub async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login_post(
+    State(app): State<Arc<App>>,
+    client: Option<axum::Extension<crate::server::ClientAddr>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let client = client.map(|c| c.0.0.ip());
     let (mut req, form) = match Req::post(app, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -70,6 +76,22 @@ pub async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, body: B
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("");
     let next = safe_next(form.get("next"));
+    if let Some(wait) = req.app.logins.wait(&username, client) {
+        let secs = crate::throttle::retry_after(wait);
+        req.message(format!(
+            "Too many failed logins. Please try again in {secs} seconds."
+        ));
+        let page = LoginPage {
+            base: req.base("Log in", None),
+            username,
+            next,
+        };
+        let mut response = req.render_status(StatusCode::TOO_MANY_REQUESTS, &page);
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+        return response;
+    }
     let principal = match req
         .app
         .store
@@ -80,6 +102,7 @@ pub async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         Err(e) => return req.failed(&e),
     };
     let Some(principal) = principal else {
+        req.app.logins.failed(&username, client);
         req.message("Your username or password is incorrect. Please try again.");
         let page = LoginPage {
             base: req.base("Log in", None),
@@ -88,6 +111,7 @@ pub async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, body: B
         };
         return req.render_status(StatusCode::OK, &page);
     };
+    req.app.logins.succeeded(&username);
     if let Err(e) = req.start_session(principal.user.id).await {
         return req.failed(&e);
     }

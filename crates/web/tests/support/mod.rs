@@ -127,6 +127,7 @@ pub async fn fixture(store: Store) -> Fixture {
     let router = patchtrack_web::router(patchtrack_web::App {
         store,
         base_url: None,
+        logins: Default::default(),
     });
     Fixture {
         router,
