@@ -76,7 +76,8 @@ fn half_sent_requests_do_not_lock_others_out() {
     let mut held = Vec::new();
     for _ in 0..400 {
         let mut s = TcpStream::connect(&server.addr).unwrap();
-        s.write_all(b"GET /api/ HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+        s.write_all(b"GET /api/ HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .unwrap();
         held.push(s);
     }
     for attempt in 0..5 {
@@ -109,7 +110,8 @@ fn silent_and_idle_connections_are_closed() {
     let silent = TcpStream::connect(&server.addr).unwrap();
     // A finished request on a kept-alive connection.
     let mut kept = TcpStream::connect(&server.addr).unwrap();
-    kept.write_all(b"GET /api/ HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    kept.write_all(b"GET /api/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     for (what, mut s) in [("slow", slow), ("silent", silent), ("kept", kept)] {
         let started = Instant::now();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
