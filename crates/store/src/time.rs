@@ -1,6 +1,7 @@
 //! Timestamps: BIGINT microseconds since the epoch, UTC, on both backends.
 
 use patchtrack_mail::UtcSeconds;
+use patchtrack_mail::date::{civil_from_days, days_from_civil};
 
 /// Microseconds since 1970-01-01 UTC.
 pub type Micros = i64;
@@ -18,38 +19,6 @@ pub fn from_seconds(s: UtcSeconds) -> Micros {
 }
 
 const DAY: i64 = 86_400;
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day number.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
 
 /// The API's date form: naive UTC ISO 8601, `YYYY-MM-DDTHH:MM:SS` plus
 /// `.ffffff` only when there are microseconds (as Django renders).
