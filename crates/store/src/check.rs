@@ -63,6 +63,17 @@ impl CheckState {
             CheckState::Fail => 3,
         }
     }
+
+    /// The aggregate state from [`AGGREGATE_RANK`]: fail over warning
+    /// over pending over success, pending when there is no check.
+    pub(crate) fn from_rank(rank: Option<i64>) -> CheckState {
+        match rank {
+            Some(4) => CheckState::Fail,
+            Some(3) => CheckState::Warning,
+            Some(1) => CheckState::Success,
+            _ => CheckState::Pending,
+        }
+    }
 }
 
 /// A posted check.
@@ -278,6 +289,23 @@ pub struct CheckCounts {
     pub fail: i64,
 }
 
+/// The condition that check `c` is the current one of its (patch, user,
+/// context): no newer check replaces it (upstream "updates" a check by
+/// posting it again). Lists, counts and the aggregate all use it.
+pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM check_result n \
+     WHERE n.patch_id = c.patch_id AND n.user_id = c.user_id AND n.context = c.context \
+     AND (n.date > c.date OR (n.date = c.date AND n.id > c.id)))";
+
+/// The aggregate check of patch `p` as a rank over its current checks
+/// (NULL: no check; 1 success, 2 pending, 3 warning, 4 fail), computed in
+/// a list's own statement and decoded by [`CheckState::from_rank`].
+pub(crate) fn aggregate_rank() -> String {
+    format!(
+        "(SELECT MAX(CASE c.state WHEN 3 THEN 4 WHEN 2 THEN 3 WHEN 0 THEN 2 ELSE 1 END) \
+         FROM check_result c WHERE c.patch_id = p.id AND {CURRENT})"
+    )
+}
+
 impl Store {
     /// [`CheckCounts`] of a page of patches, in one statement.
     pub async fn check_counts(
@@ -288,22 +316,20 @@ impl Store {
         if patch_ids.is_empty() {
             return Ok(out);
         }
-        let mut sql = Sql::new(
+        let mut sql = Sql::new(&format!(
             "SELECT c.patch_id, c.state, COUNT(*) AS n FROM check_result c \
-             WHERE NOT EXISTS (SELECT 1 FROM check_result n WHERE n.patch_id = c.patch_id \
-             AND n.user_id = c.user_id AND n.context = c.context \
-             AND (n.date > c.date OR (n.date = c.date AND n.id > c.id))) AND c.patch_id IN ",
-        );
+                 WHERE {CURRENT} AND c.patch_id IN "
+        ));
         sql.bind_list(patch_ids.iter().copied());
         sql.push(" GROUP BY c.patch_id, c.state");
         for r in sql.fetch_all(&self.pool).await? {
             let counts: &mut CheckCounts = out.entry(r.try_get("patch_id")?).or_default();
             let n: i64 = r.try_get("n")?;
-            match r.try_get::<i64, _>("state")? {
-                1 => counts.success += n,
-                2 => counts.warning += n,
-                3 => counts.fail += n,
-                _ => {}
+            match CheckState::from_db(r.try_get("state")?) {
+                CheckState::Success => counts.success += n,
+                CheckState::Warning => counts.warning += n,
+                CheckState::Fail => counts.fail += n,
+                CheckState::Pending => {}
             }
         }
         Ok(out)

@@ -136,18 +136,10 @@ impl PatchOrder {
     }
 }
 
-/// The aggregate check of patch `p` as a rank (NULL: no check; 1 success,
-/// 2 pending, 3 warning, 4 fail) over the newest check of each (user,
-/// context), computed in the list's own statement.
-const CHECK_RANK: &str = "(SELECT MAX(CASE c.state WHEN 3 THEN 4 WHEN 2 THEN 3 WHEN 0 THEN 2 \
-     ELSE 1 END) FROM check_result c WHERE c.patch_id = p.id AND NOT EXISTS \
-     (SELECT 1 FROM check_result n WHERE n.patch_id = c.patch_id AND n.user_id = c.user_id \
-     AND n.context = c.context AND (n.date > c.date OR (n.date = c.date AND n.id > c.id))))";
-
 fn select(body: bool) -> String {
     format!(
         "SELECT p.id, p.project_id, p.msgid, p.name, p.date, p.commit_ref, p.pull_url, \
-         st.slug AS state, p.archived, p.hash, p.number, p.related_id, {CHECK_RANK} AS check_rank\
+         st.slug AS state, p.archived, p.hash, p.number, p.related_id, {rank} AS check_rank\
          {}, {}, {}, {} \
          FROM patch p JOIN state st ON st.id = p.state_id \
          JOIN person pe ON pe.id = p.submitter_id \
@@ -161,6 +153,7 @@ fn select(body: bool) -> String {
         refs::person_columns("pe", "pe_"),
         refs::user_columns("d", "d_"),
         refs::series_columns("s", "s_"),
+        rank = crate::check::aggregate_rank(),
     )
 }
 
@@ -180,12 +173,7 @@ fn from_row(r: &AnyRow, body: bool) -> Result<(Patch, Option<i64>)> {
         delegate: refs::user(r, "d_")?,
         series: refs::series(r, "s_")?,
         number: r.try_get("number")?,
-        check: match r.try_get::<Option<i64>, _>("check_rank")? {
-            Some(4) => CheckState::Fail,
-            Some(3) => CheckState::Warning,
-            Some(1) => CheckState::Success,
-            _ => CheckState::Pending,
-        },
+        check: CheckState::from_rank(r.try_get("check_rank")?),
         related: Vec::new(),
         body: if body {
             Some(Body {
