@@ -160,7 +160,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Check> {
         id: r.try_get("id")?,
         patch_id: r.try_get("patch_id")?,
         user: refs::user(r, "u_")?
-            .ok_or_else(|| StoreError::NotFound("check without a user".into()))?,
+            .ok_or_else(|| StoreError::Inconsistent("a check without a user".into()))?,
         date: r.try_get("date")?,
         state: CheckState::from_db(r.try_get("state")?),
         target_url: r.try_get("target_url")?,
@@ -273,7 +273,7 @@ impl Store {
         tx.commit().await?;
         self.check(patch_id, id)
             .await?
-            .ok_or_else(|| StoreError::NotFound("check vanished".into()))
+            .ok_or_else(|| StoreError::Inconsistent("a check vanished while stored".into()))
     }
 }
 

@@ -225,7 +225,7 @@ impl Store {
         sql.execute(&self.pool).await?;
         self.comment(parent, comment_id)
             .await?
-            .ok_or_else(|| StoreError::NotFound("comment vanished".into()))
+            .ok_or_else(|| StoreError::Inconsistent("a comment vanished while updated".into()))
     }
 
     /// The parent of a comment found by its id alone (the `/comment/ID/`

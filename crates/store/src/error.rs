@@ -19,6 +19,11 @@ pub enum StoreError {
     /// The request is invalid (bad value, duplicate name, ...).
     #[error("{0}")]
     Invalid(String),
+    /// The database broke an assumption the store relies on (a row it has
+    /// just written is gone, a reference points nowhere): a server error,
+    /// never shown to a client as a missing object.
+    #[error("inconsistent data: {0}")]
+    Inconsistent(String),
 }
 
 impl StoreError {

@@ -150,7 +150,7 @@ impl Store {
         self.caches.projects_by_id.clear();
         self.project_by_linkname(&p.linkname)
             .await?
-            .ok_or_else(|| StoreError::NotFound(p.linkname.clone()))
+            .ok_or_else(|| StoreError::Inconsistent(format!("project {} vanished", p.linkname)))
     }
 
     /// Every project, by linkname.
@@ -420,7 +420,7 @@ impl Store {
         self.caches.projects_by_id.clear();
         self.project_by_id(id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no project {id}")))
+            .ok_or_else(|| StoreError::Inconsistent(format!("project {id} vanished while updated")))
     }
 }
 

@@ -154,7 +154,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|s| s.slug == slug)
-            .ok_or_else(|| StoreError::NotFound(slug))
+            .ok_or_else(|| StoreError::Inconsistent(format!("state {slug} vanished")))
     }
 }
 

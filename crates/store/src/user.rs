@@ -222,7 +222,8 @@ fn user_select() -> String {
 
 fn user_row(r: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
-        user: refs::user(r, "u_")?.ok_or_else(|| StoreError::NotFound("user".into()))?,
+        user: refs::user(r, "u_")?
+            .ok_or_else(|| StoreError::Inconsistent("a user row without its user".into()))?,
         settings: Settings {
             send_email: r.try_get::<i64, _>("send_email")? != 0,
             items_per_page: r.try_get("items_per_page")?,
