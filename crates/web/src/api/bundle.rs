@@ -42,10 +42,9 @@ fn render(e: &Embed<'_>, j: &mut Json, b: &Bundle) {
 
 fn filter(ctx: &Ctx) -> Result<BundleFilter, Invalid> {
     let q = &ctx.params;
-    let v = ctx.version;
     Ok(BundleFilter {
-        projects: q.lookups("project", v)?,
-        owners: q.lookups("owner", v)?,
+        projects: q.lookups("project")?,
+        owners: q.lookups("owner")?,
         public: q.bool("public"),
         search: q.search(),
     })

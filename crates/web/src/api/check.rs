@@ -36,14 +36,13 @@ fn render(e: &Embed<'_>, j: &mut Json, c: &Check) {
 
 fn filter(ctx: &Ctx) -> Result<CheckFilter, Invalid> {
     let q = &ctx.params;
-    let v = ctx.version;
     let states = q
         .all("state")
         .into_iter()
         .map(|s| CheckState::parse(s).ok_or(Invalid))
         .collect::<Result<_, _>>()?;
     Ok(CheckFilter {
-        users: q.lookups("user", v)?,
+        users: q.lookups("user")?,
         states,
         context: q.last("context").map(str::to_string),
         dates: q.dates()?,

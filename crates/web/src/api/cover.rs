@@ -60,11 +60,10 @@ fn render(e: &Embed<'_>, j: &mut Json, c: &Cover) {
 
 fn filter(ctx: &Ctx) -> Result<CoverFilter, Invalid> {
     let q = &ctx.params;
-    let v = ctx.version;
     Ok(CoverFilter {
-        projects: q.lookups("project", v)?,
-        series: q.ids("series", v)?,
-        submitters: q.lookups("submitter", v)?,
+        projects: q.lookups("project")?,
+        series: q.ids("series")?,
+        submitters: q.lookups("submitter")?,
         msgid: q.last("msgid").map(|m| format!("<{m}>")),
         dates: q.dates()?,
         search: q.search(),

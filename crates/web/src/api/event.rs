@@ -117,11 +117,11 @@ fn filter(ctx: &Ctx) -> Result<EventFilter, Invalid> {
         _ => None,
     };
     Ok(EventFilter {
-        projects: q.lookups("project", v)?,
+        projects: q.lookups("project")?,
         category,
-        series: q.ids("series", v)?,
-        patches: q.ids("patch", v)?,
-        covers: q.ids("cover", v)?,
+        series: q.ids("series")?,
+        patches: q.ids("patch")?,
+        covers: q.ids("cover")?,
         actor,
         dates: q.dates()?,
         without_comments: !v.at_least(3),

@@ -3,8 +3,6 @@
 
 use patchtrack_store::{DateRange, Lookup, Page, time};
 
-use super::Version;
-
 /// Default and maximum page sizes (`REST_RESULTS_PER_PAGE`,
 /// `MAX_REST_RESULTS_PER_PAGE`).
 pub const PER_PAGE: u64 = 30;
@@ -62,21 +60,19 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The values of a repeatable filter: all of them from 1.1, the last
-    /// before.
-    fn multi(&self, key: &str, v: Version) -> Vec<&str> {
-        if v.at_least(1) {
-            self.all(key)
-        } else {
-            self.last(key).into_iter().collect()
-        }
+    /// The values of a repeatable filter, in every version: Patchwork 2.0
+    /// (API 1.0) read only the last one, but today's server gates the
+    /// multiple-choice filters on no version, and `/api/1.0/` is served by
+    /// it.
+    fn multi(&self, key: &str) -> Vec<&str> {
+        self.all(key)
     }
 
     /// An "id or name" filter. An empty value names nothing, except for
     /// `project`, where it means every project: git-pw sends `project=`
     /// when configured for all projects (upstream answers `[]`).
-    pub fn lookups(&self, key: &str, v: Version) -> Result<Vec<Lookup>, Invalid> {
-        self.multi(key, v)
+    pub fn lookups(&self, key: &str) -> Result<Vec<Lookup>, Invalid> {
+        self.multi(key)
             .into_iter()
             .filter(|s| key != "project" || !s.trim().is_empty())
             .map(|s| {
@@ -90,8 +86,8 @@ impl Params {
     }
 
     /// A filter by numeric ids.
-    pub fn ids(&self, key: &str, v: Version) -> Result<Vec<i64>, Invalid> {
-        self.multi(key, v)
+    pub fn ids(&self, key: &str) -> Result<Vec<i64>, Invalid> {
+        self.multi(key)
             .into_iter()
             .map(|s| s.trim().parse().map_err(|_| Invalid))
             .collect()

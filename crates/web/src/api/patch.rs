@@ -94,12 +94,12 @@ fn filter(ctx: &Ctx) -> Result<PatchFilter, Invalid> {
     let q = &ctx.params;
     let v = ctx.version;
     Ok(PatchFilter {
-        projects: q.lookups("project", v)?,
-        series: q.ids("series", v)?,
-        submitters: q.lookups("submitter", v)?,
-        delegates: q.lookups("delegate", v)?,
+        projects: q.lookups("project")?,
+        series: q.ids("series")?,
+        submitters: q.lookups("submitter")?,
+        delegates: q.lookups("delegate")?,
         no_delegate: false,
-        states: q.lookups("state", v)?,
+        states: q.lookups("state")?,
         archived: q.bool("archived"),
         hash: if v.at_least(2) {
             q.last("hash").map(str::to_string)

@@ -71,10 +71,9 @@ fn render(e: &Embed<'_>, j: &mut Json, s: &Series) {
 
 fn filter(ctx: &Ctx) -> Result<SeriesFilter, Invalid> {
     let q = &ctx.params;
-    let v = ctx.version;
     Ok(SeriesFilter {
-        projects: q.lookups("project", v)?,
-        submitters: q.lookups("submitter", v)?,
+        projects: q.lookups("project")?,
+        submitters: q.lookups("submitter")?,
         dates: q.dates()?,
         search: q.search(),
     })

@@ -1,0 +1,120 @@
+//! Details of the wire that clients and browsers see, on SQLite and
+//! PostgreSQL: repeated filters in API 1.0, what a patch write answers,
+//! the `/comment/N/` redirect, download 404s, and the limits on bodies
+//! and query strings.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+#[path = "../../store/tests/common/mod.rs"]
+mod common;
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |v| v.to_str().unwrap_or(""))
+    }
+}
+
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    json_body: Option<String>,
+) -> Answer {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "pw.example.org");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Token {t}"));
+    }
+    let body = match json_body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            Body::from(b)
+        }
+        None => Body::empty(),
+    };
+    let resp = router
+        .clone()
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn ids(v: &Value) -> Vec<i64> {
+    let mut out: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+#[tokio::test]
+async fn api_1_0_combines_repeated_filters() {
+    for store in common::stores().await {
+        let f = support::fixture(store).await;
+        let both = {
+            let mut v = vec![f.patch, f.patch2];
+            v.sort_unstable();
+            v
+        };
+        for version in ["1.0/", "1.1/", ""] {
+            let uri = format!(
+                "/api/{version}patches/?submitter=sub@example.org&submitter=else@example.org"
+            );
+            let got = send(&f.router, "GET", &uri, None, None).await;
+            assert_eq!(ids(&got.json()), both, "{uri}");
+            // Every value must name something, in 1.0 too.
+            let uri = format!("/api/{version}patches/?submitter=sub@example.org&submitter=nobody");
+            let got = send(&f.router, "GET", &uri, None, None).await;
+            assert_eq!(got.json(), json!([]), "{uri}");
+        }
+        let (p, p2) = (f.patch, f.patch2);
+        let uri = format!("/api/1.0/events/?category=patch-created&patch={p}&patch={p2}");
+        let got = send(&f.router, "GET", &uri, None, None).await.json();
+        let mut patches: Vec<i64> = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["payload"]["patch"]["id"].as_i64().unwrap())
+            .collect();
+        patches.sort_unstable();
+        assert_eq!(patches, both);
+        // Single-choice filters still read the last value.
+        let uri = "/api/1.0/events/?category=bogus&category=patch-created";
+        let got = send(&f.router, "GET", uri, None, None).await.json();
+        assert_eq!(got.as_array().unwrap().len(), 2);
+    }
+}
