@@ -118,3 +118,56 @@ async fn api_1_0_combines_repeated_filters() {
         assert_eq!(got.as_array().unwrap().len(), 2);
     }
 }
+
+#[tokio::test]
+async fn a_patch_write_answers_related_as_upstream() {
+    for store in common::stores().await {
+        let f = support::fixture(store).await;
+        let maint = f.tokens[4].as_deref();
+        let url = format!("/api/1.2/patches/{}/", f.patch);
+        let patch = |body: Value| {
+            let url = url.clone();
+            let router = f.router.clone();
+            async move {
+                let a = send(&router, "PATCH", &url, maint, Some(body.to_string())).await;
+                assert_eq!(a.status, 200, "{}", a.text);
+                a.json()
+            }
+        };
+        // PATCH of a patch in no relation: no `related` key at all.
+        let got = patch(json!({"state": "under-review"})).await;
+        assert_eq!(got["state"], "under-review");
+        assert!(got.get("related").is_none(), "{got}");
+        // GET and PUT say `[]`.
+        let got = send(&f.router, "GET", &url, None, None).await.json();
+        assert_eq!(got["related"], json!([]));
+        let put = send(
+            &f.router,
+            "PUT",
+            &url,
+            maint,
+            Some(json!({"state": "new", "delegate": null}).to_string()),
+        )
+        .await;
+        assert_eq!((put.status, &put.json()["related"]), (200, &json!([])));
+        // In a relation, PATCH lists the others.
+        let got = patch(json!({"related": [f.patch2]})).await;
+        assert_eq!(ids(&got["related"]), vec![f.patch2]);
+        let got = patch(json!({"archived": true})).await;
+        assert_eq!(ids(&got["related"]), vec![f.patch2]);
+        // Leaving it: gone again.
+        let got = patch(json!({"related": []})).await;
+        assert!(got.get("related").is_none(), "{got}");
+        // Before 1.2 there is no `related` in any answer.
+        let old = format!("/api/1.1/patches/{}/", f.patch2);
+        let a = send(
+            &f.router,
+            "PUT",
+            &old,
+            maint,
+            Some(json!({"state": "new", "delegate": null}).to_string()),
+        )
+        .await;
+        assert!(a.status == 200 && a.json().get("related").is_none());
+    }
+}

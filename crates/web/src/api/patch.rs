@@ -26,6 +26,14 @@ const ORDER: [(&str, PatchOrder); 8] = [
 /// Writes a patch: the list form, plus headers, content, diff and
 /// prefixes for the detail.
 pub fn render(e: &Embed<'_>, j: &mut Json, p: &Patch) {
+    write(e, j, p, false);
+}
+
+/// `partial`: the answer to a `PATCH`. Upstream's serializer then skips
+/// a field whose value is missing instead of using its default, and
+/// `related` is missing when the patch has no relation: such an answer
+/// has no `related` key at all (a `PUT` or a `GET` says `[]`).
+fn write(e: &Embed<'_>, j: &mut Json, p: &Patch, partial: bool) {
     let ctx = e.ctx;
     let v = ctx.version;
     let linkname = e.linkname(p.project_id);
@@ -70,7 +78,7 @@ pub fn render(e: &Embed<'_>, j: &mut Json, p: &Patch) {
         &ctx.api_bare(&format!("patches/{}/checks/", p.id)),
     );
     j.begin(Some("tags")).end();
-    if v.at_least(2) {
+    if v.at_least(2) && !(partial && p.related.is_empty()) {
         j.begin_array(Some("related"));
         for r in &p.related {
             e.patch(j, None, r);
@@ -130,7 +138,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
     list_reply(ctx, listed, |j, p| render(&e, j, p))
 }
 
-async fn respond(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
+async fn respond(app: &App, ctx: &Ctx, id: i64, partial: bool) -> Result<Reply, ApiError> {
     let p = app
         .store
         .patch(id)
@@ -138,13 +146,13 @@ async fn respond(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::no_match("Patch"))?;
     let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
-    render(&e, &mut j, &p);
+    write(&e, &mut j, &p, partial);
     Ok(Reply::ok(j.finish()))
 }
 
 /// `GET /patches/ID/`.
 pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
-    respond(app, ctx, id).await
+    respond(app, ctx, id, false).await
 }
 
 fn nullable_text(body: &Body, key: &str, max: usize) -> Result<Option<Option<String>>, ApiError> {
@@ -244,7 +252,7 @@ pub async fn update(
         update.related = Some(Vec::new());
     }
     match app.store.update_patch(who, id, &update).await? {
-        Ok(()) => respond(app, ctx, id).await,
+        Ok(()) => respond(app, ctx, id, !put).await,
         Err(UpdateRefused::Forbidden(msg)) => Err(ApiError::Forbidden(msg)),
         Err(UpdateRefused::Field(f, msg)) => Err(ApiError::field(f, msg)),
         Err(UpdateRefused::Conflict(msg)) => Err(ApiError::Conflict(msg)),
