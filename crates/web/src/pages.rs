@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::{App, html};
+use patchtrack_store::Parent;
+
+use crate::{App, html, urls};
 
 /// The page routes.
 pub fn routes() -> Router<Arc<App>> {
@@ -92,13 +94,38 @@ async fn legacy_cover(State(app): State<Arc<App>>, Path(id): Path<String>) -> Re
     crate::download::legacy_cover_target(&app, &id, "").await
 }
 
+/// Straight to the parent's page with the comment id as the fragment, as
+/// upstream does (patch comments first, then cover comments: the ids of
+/// the two tables overlap). The page anchors each comment by its bare id.
 async fn legacy_comment(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
-    match app.store.comment_parent(id).await {
-        Ok(Some(patchtrack_store::Parent::Patch(p))) => found(&format!("/patch/{p}/#comment-{id}")),
-        Ok(Some(patchtrack_store::Parent::Cover(c))) => found(&format!("/cover/{c}/#comment-{id}")),
+    let projects = match app.store.projects_by_id().await {
+        Ok(p) => p,
+        Err(e) => return server_error(&e),
+    };
+    let link = |project_id: i64| {
+        projects
+            .get(&project_id)
+            .map_or("", |p| p.linkname.as_str())
+    };
+    let page = match app.store.comment_parent(id).await {
+        Ok(Some(Parent::Patch(p))) => app
+            .store
+            .patch(p)
+            .await
+            .map(|p| p.map(|p| urls::patch(link(p.project_id), &p.msgid))),
+        Ok(Some(Parent::Cover(c))) => app
+            .store
+            .cover(c)
+            .await
+            .map(|c| c.map(|c| urls::cover(link(c.project_id), &c.msgid))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
+    };
+    match page {
+        Ok(Some(page)) => found(&format!("{page}#{id}")),
         Ok(None) => not_found(),
         Err(e) => server_error(&e),
     }

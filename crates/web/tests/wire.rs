@@ -13,6 +13,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request};
 use http_body_util::BodyExt;
+use patchtrack_store::IngestOptions;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -169,5 +170,54 @@ async fn a_patch_write_answers_related_as_upstream() {
         )
         .await;
         assert!(a.status == 200 && a.json().get("related").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_comment_redirects_to_its_anchor_on_the_parent_page() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        // A second cover comment: its id is no patch comment's.
+        let opts = IngestOptions {
+            list_id: Some("proj.example.org".into()),
+        };
+        let extra = match store
+            .ingest(support::reply("cover", "r3").as_bytes(), &opts)
+            .await
+            .unwrap()
+        {
+            patchtrack_store::Outcome::CoverComment { id, .. } => id,
+            other => panic!("{other:?}"),
+        };
+        assert_ne!(extra, f.patch_comment);
+        let pc = f.patch_comment;
+        let a = send(&f.router, "GET", &format!("/comment/{pc}/"), None, None).await;
+        assert_eq!(
+            (a.status, a.header("location")),
+            (
+                302,
+                format!("/project/proj/patch/patch@example.org/#{pc}").as_str()
+            )
+        );
+        let a = send(&f.router, "GET", &format!("/comment/{extra}/"), None, None).await;
+        assert_eq!(
+            (a.status, a.header("location")),
+            (
+                302,
+                format!("/project/proj/cover/cover@example.org/#{extra}").as_str()
+            )
+        );
+        let a = send(&f.router, "GET", "/comment/999999/", None, None).await;
+        assert_eq!(a.status, 404);
+        // The fragment names the comment on the page.
+        let page = send(
+            &f.router,
+            "GET",
+            "/project/proj/patch/patch@example.org/",
+            None,
+            None,
+        )
+        .await;
+        assert!(page.text.contains(&format!("id=\"{pc}\"")), "anchor");
     }
 }
