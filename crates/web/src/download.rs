@@ -28,8 +28,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/cover/{id}/mbox/", get(legacy_cover_mbox))
 }
 
+/// Upstream raises `Http404` for every missing download (unknown patch,
+/// `?series=` on a patch outside any series or naming another one):
+/// browsers and clients get Django's HTML 404 page, not text.
 fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found\n").into_response()
+    crate::api::not_found_page()
 }
 
 fn failed(e: &StoreError) -> Response {
@@ -136,7 +139,9 @@ async fn patch_mbox(
     };
     let params = Params::parse(uri.query());
     let mut patches = vec![patch.clone()];
-    if let Some(wanted) = params.last("series") {
+    // An empty `?series=` is no request for the series (a falsy value
+    // upstream).
+    if let Some(wanted) = params.last("series").filter(|s| !s.is_empty()) {
         let Some(series) = &patch.series else {
             return not_found();
         };

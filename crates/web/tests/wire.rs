@@ -221,3 +221,34 @@ async fn a_comment_redirects_to_its_anchor_on_the_parent_page() {
         assert!(page.text.contains(&format!("id=\"{pc}\"")), "anchor");
     }
 }
+
+#[tokio::test]
+async fn download_404s_are_html_pages() {
+    for store in common::stores().await {
+        let f = support::fixture(store).await;
+        let mbox = "/project/proj/patch/patch@example.org/mbox/";
+        for uri in [
+            format!("{mbox}?series=999999"),
+            format!("{mbox}?series=abc"),
+            "/project/proj/patch/nothing@example.org/mbox/?series=*".to_string(),
+            "/project/proj/patch/nothing@example.org/raw/".to_string(),
+            "/series/999999/mbox/".to_string(),
+            "/patch/999999/".to_string(),
+        ] {
+            let a = send(&f.router, "GET", &uri, None, None).await;
+            assert_eq!(a.status, 404, "{uri}");
+            assert_eq!(
+                a.header("content-type"),
+                "text/html; charset=utf-8",
+                "{uri}"
+            );
+            assert!(a.text.starts_with("<!DOCTYPE html>"), "{uri}: {}", a.text);
+        }
+        // An empty `?series=` asks for the patch alone.
+        let a = send(&f.router, "GET", &format!("{mbox}?series="), None, None).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert!(a.text.contains("Change a line."));
+        let a = send(&f.router, "GET", &format!("{mbox}?series=*"), None, None).await;
+        assert_eq!(a.status, 200);
+    }
+}
