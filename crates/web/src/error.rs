@@ -28,6 +28,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 404 page for routes that do not exist (Django's HTML page upstream).
     NoRoute,
+    /// 413: the body is over the limit (bytes).
+    TooLarge(usize),
+    /// 414: the path and query are over the limit (bytes).
+    UriTooLong(usize),
     /// 500; the cause is logged, not shown.
     Internal(String),
     /// 429 after too many failed logins: the seconds to wait (also sent
@@ -88,6 +92,18 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, out)
             }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ApiError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                detail(&format!(
+                    "Request body too large: the limit is {limit} bytes."
+                )),
+            ),
+            ApiError::UriTooLong(limit) => (
+                StatusCode::URI_TOO_LONG,
+                detail(&format!(
+                    "Request URI too long: path and query may hold at most {limit} bytes."
+                )),
+            ),
             ApiError::NotAcceptable => (
                 StatusCode::NOT_ACCEPTABLE,
                 detail("Could not satisfy the request Accept header."),

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
@@ -50,6 +51,7 @@ pub fn router(app: App) -> Router {
         .merge(pages::routes())
         .merge(ui::routes())
         .merge(download::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_nul))
         .with_state(app)
 }
@@ -90,9 +92,13 @@ async fn api_root(
     OriginalUri(uri): OriginalUri,
     client: Option<axum::Extension<server::ClientAddr>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let client = client.map(|c| c.0.0.ip());
+    let body = match body {
+        Ok(b) => b,
+        Err(refused) => return api::body_refused(&refused),
+    };
     api::serve(&app, method, "", uri.query(), &headers, body, client).await
 }
 
@@ -102,9 +108,13 @@ async fn api_rest(
     OriginalUri(uri): OriginalUri,
     client: Option<axum::Extension<server::ClientAddr>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let client = client.map(|c| c.0.0.ip());
+    let body = match body {
+        Ok(b) => b,
+        Err(refused) => return api::body_refused(&refused),
+    };
     let rest = uri.path().strip_prefix("/api/").unwrap_or("");
     api::serve(&app, method, rest, uri.query(), &headers, body, client).await
 }

@@ -252,3 +252,38 @@ async fn download_404s_are_html_pages() {
         assert_eq!(a.status, 200);
     }
 }
+
+#[tokio::test]
+async fn oversized_requests_get_json_errors() {
+    for store in common::stores().await {
+        let f = support::fixture(store).await;
+        let maint = f.tokens[4].as_deref();
+        // A body over the limit: 413, JSON.
+        let big = json!({"name": "x".repeat(3 << 20), "patches": [f.patch]}).to_string();
+        let a = send(&f.router, "POST", "/api/bundles/", maint, Some(big)).await;
+        assert_eq!(a.status, 413, "{}", a.text);
+        assert_eq!(a.header("content-type"), "application/json");
+        assert!(
+            a.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("2097152 bytes"),
+            "{}",
+            a.text
+        );
+        // A query the Link header could not echo: 414, JSON.
+        let long = format!("/api/patches/?q={}", "%2F".repeat(2000));
+        let a = send(&f.router, "GET", &long, None, None).await;
+        assert_eq!(a.status, 414, "{}", a.text);
+        assert_eq!(a.header("content-type"), "application/json");
+        assert!(a.json()["detail"].as_str().unwrap().contains("4096"));
+        // The longest accepted one keeps each Link entry well inside a
+        // 64 KiB header line.
+        let q = "x".repeat(4096 - "patches/".len() - "per_page=1&q=".len());
+        let uri = format!("/api/patches/?per_page=1&q={q}");
+        let a = send(&f.router, "GET", &uri, None, None).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let link = a.header("link");
+        assert!(link.contains(&q) && link.len() < 65536, "{}", link.len());
+    }
+}

@@ -450,6 +450,9 @@ pub async fn serve(
     body: Bytes,
     client: Option<std::net::IpAddr>,
 ) -> Response {
+    if rest.len() + query.map_or(0, str::len) > URI_LIMIT {
+        return bare_error(&ApiError::UriTooLong(URI_LIMIT));
+    }
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let (version, segments) = match segments.first().and_then(|s| Version::parse(s)) {
         Some(v) => (v, &segments[1..]),
@@ -735,4 +738,43 @@ pub fn not_found_page() -> Response {
          <p>The requested resource was not found on this server.</p></body></html>\n",
     )
         .into_response()
+}
+
+/// The largest request body the API reads (axum's default, made explicit
+/// so that the 413 can say it). Django's own limit for form bodies is
+/// 2.5 MB; the largest real write, a bundle of thousands of patch ids, is
+/// a few dozen kilobytes.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The longest path plus query string the API serves. Every list answer
+/// echoes the query, re-encoded (up to three times longer), in each of
+/// its four `Link` entries; Python's `http.client`, under git-pw, pwclient
+/// and b4, refuses a header line over 64 KiB, so an unbounded echo would
+/// break the very clients that follow those links. gunicorn, which serves
+/// upstream, refuses request lines over 4094 bytes.
+pub const URI_LIMIT: usize = 4096;
+
+/// A body axum could not read: over [`BODY_LIMIT`] (413), or cut short;
+/// JSON like every other API error, instead of axum's plain text.
+pub fn body_refused(refused: &axum::extract::rejection::BytesRejection) -> Response {
+    let error = if refused.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(BODY_LIMIT)
+    } else {
+        ApiError::BadRequest("The request body could not be read.".into())
+    };
+    bare_error(&error)
+}
+
+/// An error answered before any route is known.
+fn bare_error(error: &ApiError) -> Response {
+    let (status, body) = error.parts();
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response
 }
