@@ -195,6 +195,21 @@ fn cleaned(headers: &Headers, name: &str) -> Option<String> {
     headers.get(name).and_then(clean_header)
 }
 
+/// The Message-Id as the mail spells it: the id [`ParsedMail::msgid`] is
+/// cut from, before the cut to 255 characters and with any NUL kept. Two
+/// mails whose ids differ only past the cut share a stored id; the store
+/// compares these to tell a genuine duplicate from such a collision.
+pub fn full_message_id(headers: &Headers) -> Option<String> {
+    let raw = headers.get("message-id")?;
+    let value = crate::text::normalise_space(&crate::encoded_word::decode_header_value(raw)?);
+    Some(first_msgid(&value)).filter(|id| !id.is_empty())
+}
+
+/// [`full_message_id`] of a whole mail.
+pub fn full_message_id_of(raw: &[u8]) -> Option<String> {
+    full_message_id(&parse_header_block(raw).0)
+}
+
 fn first_msgid(value: &str) -> String {
     match MSGID.find(value) {
         Some(m) => m.as_str().to_string(),
@@ -292,6 +307,12 @@ pub fn parse_mail(raw: &[u8], options: &ParseOptions) -> ParsedMail {
     let Some(msgid) = cleaned(&headers, "message-id").filter(|m| !m.is_empty()) else {
         return ParsedMail::invalid(headers, "Broken 'Message-Id' header");
     };
+    if full_message_id(&headers).is_some_and(|id| id.contains('\0')) {
+        // Stripping the NUL would file the mail under another mail's id
+        // (`<a\0b@x>` is not `<ab@x>`); upstream fails to store it on
+        // PostgreSQL.
+        return ParsedMail::invalid(headers, "Message-Id contains a NUL character");
+    }
     let msgid = truncate_chars(&first_msgid(&msgid), 255).to_string();
 
     let Some(raw_subject) = cleaned(&headers, "subject") else {

@@ -68,3 +68,27 @@ fn an_encoded_enclosed_message_is_its_base64_text() {
         );
     }
 }
+
+#[test]
+fn a_message_id_is_kept_whole_for_comparison_and_refused_with_a_nul() {
+    use patchtrack_mail::message::full_message_id_of;
+    let mail =
+        |id: &str| format!("From: a@b\nSubject: s\nMessage-Id: x {id} y\n\nbody\n").into_bytes();
+    let long = format!("<{}@x>", "a".repeat(300));
+    let parsed = parse_mail(&mail(&long), &ParseOptions::default());
+    assert_eq!(
+        parsed.msgid.as_deref().map(|m| m.chars().count()),
+        Some(255)
+    );
+    assert_eq!(full_message_id_of(&mail(&long)), Some(long.clone()));
+
+    let parsed = parse_mail(&mail("<a\0b@x>"), &ParseOptions::default());
+    assert_eq!(parsed.kind, Kind::Invalid);
+    assert_eq!(
+        parsed.reason.as_deref(),
+        Some("Message-Id contains a NUL character")
+    );
+    // A NUL outside the id is only noise around it.
+    let parsed = parse_mail(&mail("<ab@x>\0"), &ParseOptions::default());
+    assert_eq!(parsed.msgid.as_deref(), Some("<ab@x>"));
+}

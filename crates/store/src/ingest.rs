@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use patchtrack_mail::message::full_message_id_of;
 use patchtrack_mail::{Kind, ParseOptions, ParsedMail, parse_mail};
 
 use crate::cache::Caches;
@@ -205,6 +206,16 @@ async fn store_mail(
     // that re-importing an archive is a no-op even for mails whose
     // classification depends on what is already stored.
     let Some(raw_id) = save_raw(tx, project.id, msgid, raw).await? else {
+        if truncated_collision(tx, project.id, msgid, raw).await? {
+            return Ok((
+                Outcome::Rejected(
+                    "Message-Id differs from a stored mail's only after the 255 characters \
+                     kept: both would have the same id"
+                        .into(),
+                ),
+                None,
+            ));
+        }
         return Ok((Outcome::Duplicate, None));
     };
     let mut events = Events::default();
@@ -257,6 +268,29 @@ async fn store_new(
 
 fn invalid_from() -> Outcome {
     Outcome::Rejected("Invalid 'From' header".into())
+}
+
+/// Whether a mail whose id is already taken is another mail: ids are kept
+/// to 255 characters (as upstream), so two ids that differ only later
+/// collide. Upstream then drops the second as a duplicate without a word;
+/// a shorter id cannot have been cut, so only those pay for the look.
+async fn truncated_collision(
+    tx: &mut Tx,
+    project_id: i64,
+    msgid: &str,
+    raw: &[u8],
+) -> Result<bool> {
+    if msgid.chars().count() < 255 {
+        return Ok(false);
+    }
+    let row = sqlx::query("SELECT data FROM raw_mail WHERE project_id = $1 AND msgid = $2")
+        .bind(project_id)
+        .bind(msgid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let stored: Vec<u8> = row.try_get("data")?;
+    Ok(full_message_id_of(&stored) != full_message_id_of(raw))
 }
 
 /// Stores a mail's bytes, unless this project already holds a mail with
