@@ -94,6 +94,19 @@ struct ServeArgs {
     /// its sample patch, so there is something to look at.
     #[arg(long)]
     demo: bool,
+    /// The most patches a relation or a bundle may be given, and the most
+    /// patches one API object lists (a series' patches, a relation's
+    /// members); larger groups already stored are listed up to it.
+    #[arg(long, default_value_t = patchtrack_store::DEFAULT_GROUP_LIMIT,
+          value_parser = at_least_one)]
+    group_limit: usize,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number of at least 1".into()),
+    }
 }
 
 /// The sample patch `serve --demo` loads (a real QEMU patch).
@@ -177,7 +190,9 @@ fn descriptor_budget() -> usize {
 }
 
 async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
-    let store = Store::connect_serving(database).await?;
+    let store = Store::connect_serving(database)
+        .await?
+        .with_group_limit(args.group_limit);
     store.ensure_migrated().await?;
     if args.demo && store.projects().await?.is_empty() {
         store

@@ -1,7 +1,7 @@
 //! Bundles: a user's named, ordered collections of patches, private unless
 //! made public.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -26,9 +26,10 @@ pub struct Bundle {
     pub name: String,
     /// Visible to everyone.
     pub public: bool,
-    /// Its patches by date (the API's order).
+    /// Its first patches by date (the API's order), at most the store's
+    /// group limit of them.
     pub patches: Vec<PatchRef>,
-    /// Its patch ids in bundle order (the mbox order).
+    /// All its patch ids in bundle order (the mbox order).
     pub order: Vec<i64>,
 }
 
@@ -193,28 +194,45 @@ impl Store {
         if bundles.is_empty() {
             return Ok(bundles);
         }
+        let ids: Vec<i64> = bundles.iter().map(|b| b.id).collect();
+        // The embedded patches stop at the group limit, in the statement:
+        // a bundle made before the limit existed may be any size.
         let mut sql = Sql::new(&format!(
-            "SELECT bp.bundle_id, bp.ordering, {} FROM bundle_patch bp \
-             JOIN patch p ON p.id = bp.patch_id WHERE bp.bundle_id IN ",
+            "SELECT * FROM (SELECT bp.bundle_id AS bundle_id, {}, ROW_NUMBER() OVER \
+             (PARTITION BY bp.bundle_id ORDER BY p.date, p.id) AS place \
+             FROM bundle_patch bp JOIN patch p ON p.id = bp.patch_id WHERE bp.bundle_id IN ",
             refs::submission_columns("p", "p_")
         ));
-        sql.bind_list(bundles.iter().map(|b| b.id));
-        sql.push(" ORDER BY p.date, p.id");
-        let mut members: HashMap<i64, Vec<(i64, PatchRef)>> = HashMap::new();
+        sql.bind_list(ids.iter().copied());
+        sql.push(") ranked WHERE place <= ")
+            .bind(i64::try_from(self.group_limit).unwrap_or(i64::MAX));
+        sql.push(" ORDER BY bundle_id, place");
+        let mut members: HashMap<i64, Vec<PatchRef>> = HashMap::new();
         for r in sql.fetch_all(&self.pool).await? {
             if let Some(t) = refs::submission(&r, "p_")? {
                 members
                     .entry(r.try_get("bundle_id")?)
                     .or_default()
-                    .push((r.try_get("ordering")?, refs::patch_ref(t)));
+                    .push(refs::patch_ref(t));
             }
         }
+        // Every id, for downloads and the pages (numbers, not objects).
+        let mut sql = Sql::new(
+            "SELECT bp.bundle_id, bp.patch_id FROM bundle_patch bp \
+             JOIN patch p ON p.id = bp.patch_id WHERE bp.bundle_id IN ",
+        );
+        sql.bind_list(ids.iter().copied());
+        sql.push(" ORDER BY bp.bundle_id, bp.ordering, bp.patch_id");
+        let mut order: HashMap<i64, Vec<i64>> = HashMap::new();
+        for r in sql.fetch_all(&self.pool).await? {
+            order
+                .entry(r.try_get("bundle_id")?)
+                .or_default()
+                .push(r.try_get("patch_id")?);
+        }
         for b in &mut bundles {
-            let m = members.remove(&b.id).unwrap_or_default();
-            let mut order: Vec<(i64, i64)> = m.iter().map(|(o, p)| (*o, p.id)).collect();
-            order.sort_unstable();
-            b.order = order.into_iter().map(|(_, id)| id).collect();
-            b.patches = m.into_iter().map(|(_, p)| p).collect();
+            b.patches = members.remove(&b.id).unwrap_or_default();
+            b.order = order.remove(&b.id).unwrap_or_default();
         }
         Ok(bundles)
     }
@@ -224,6 +242,15 @@ impl Store {
     async fn bundle_project(&self, patches: &[i64]) -> Result<std::result::Result<i64, String>> {
         if patches.is_empty() {
             return Ok(Err("Bundles cannot be empty".into()));
+        }
+        // Unlike upstream (docs/compatibility.md): every bundle list embeds
+        // each bundle's patches, so their number is bounded.
+        let distinct = patches.iter().collect::<HashSet<_>>().len();
+        if distinct > self.group_limit {
+            return Ok(Err(format!(
+                "Ensure this field has no more than {} elements.",
+                self.group_limit
+            )));
         }
         let mut sql = Sql::new("SELECT id, project_id FROM patch WHERE id IN ");
         sql.bind_list(patches.iter().copied());
@@ -319,7 +346,7 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::new();
             let mut ordering = 0i64;
             for p in patches {
                 if !seen.insert(*p) {

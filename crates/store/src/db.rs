@@ -23,7 +23,14 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
     pub(crate) caches: std::sync::Arc<crate::cache::Caches>,
+    pub(crate) group_limit: usize,
 }
+
+/// The default [`Store::group_limit`]: a large series' worth of patches.
+/// Every patch of a relation embeds every other, so a relation of `n`
+/// costs `n²` entries on the patch list; 256 keeps a page of 250 patches
+/// under 30 MB while leaving room for any real relation.
+pub const DEFAULT_GROUP_LIMIT: usize = 256;
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -145,7 +152,24 @@ impl Store {
             pool,
             backend,
             caches: std::sync::Arc::default(),
+            group_limit: DEFAULT_GROUP_LIMIT,
         })
+    }
+
+    /// The same store with another [`Store::group_limit`] (at least 1).
+    #[must_use]
+    pub fn with_group_limit(mut self, limit: usize) -> Store {
+        self.group_limit = limit.max(1);
+        self
+    }
+
+    /// The most patches a relation or a bundle may be given, and the most
+    /// patches any one object lists (a relation's or bundle's members, a
+    /// series' patches, its dependencies): without it one maintainer's
+    /// write, or one list's mail, makes every later page grow without
+    /// bound. Groups already larger are listed up to the limit.
+    pub fn group_limit(&self) -> usize {
+        self.group_limit
     }
 
     /// Applies pending migrations, after one cheap query that usually shows

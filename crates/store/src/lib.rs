@@ -43,7 +43,7 @@ pub use bundle::{Bundle, BundleChanges, BundleFilter, BundleOrder};
 pub use check::{Check, CheckCounts, CheckFilter, CheckOrder, CheckState, NewCheck};
 pub use comment::{Comment, CommentOrder, Parent};
 pub use cover::{Cover, CoverFilter, CoverOrder};
-pub use db::{Backend, DEFAULT_URL, Store};
+pub use db::{Backend, DEFAULT_GROUP_LIMIT, DEFAULT_URL, Store};
 pub use error::{Result, StoreError};
 pub use event::{CheckRef, CommentRef, Event, EventFilter};
 pub use ingest::{IngestOptions, Outcome};

@@ -332,7 +332,8 @@ impl Store {
     }
 
     /// Rows to patches, with relations loaded in one statement (only when
-    /// a patch of the page has one).
+    /// a patch of the page has one). Each patch lists at most the group
+    /// limit of the others: the first by date, itself left out.
     async fn complete(&self, rows: &[AnyRow], body: bool) -> Result<Vec<Patch>> {
         let mut patches = Vec::with_capacity(rows.len());
         let mut relations: Vec<i64> = Vec::new();
@@ -345,33 +346,48 @@ impl Store {
             relation_of.push(rel);
             patches.push(p);
         }
-        let mut members = self.relation_members(&relations).await?;
+        relations.sort_unstable();
+        relations.dedup();
+        let limit = self.group_limit;
+        // One more than the limit, so that leaving a patch itself out
+        // still leaves the limit.
+        let members = self.relation_members(&relations, limit + 1).await?;
         for (p, rel) in patches.iter_mut().zip(relation_of) {
-            if let Some(rel) = rel {
-                p.related = members
-                    .get_mut(&rel)
-                    .map(|m| m.iter().filter(|x| x.id != p.id).cloned().collect())
-                    .unwrap_or_default();
+            if let Some(m) = rel.and_then(|rel| members.get(&rel)) {
+                p.related = m
+                    .iter()
+                    .filter(|x| x.id != p.id)
+                    .take(limit)
+                    .cloned()
+                    .collect();
             }
         }
         Ok(patches)
     }
 
-    /// The patches of each relation, by date.
+    /// The first `limit` patches of each relation, by date then id. The
+    /// limit is applied in the statement, so that a relation larger than
+    /// any page allows (made before the limit existed) costs no more to
+    /// read than one at the limit.
     pub(crate) async fn relation_members(
         &self,
         relations: &[i64],
+        limit: usize,
     ) -> Result<HashMap<i64, Vec<PatchRef>>> {
         let mut out: HashMap<i64, Vec<PatchRef>> = HashMap::new();
         if relations.is_empty() {
             return Ok(out);
         }
         let mut sql = Sql::new(&format!(
-            "SELECT p.related_id AS rel, {} FROM patch p WHERE p.related_id IN ",
+            "SELECT * FROM (SELECT p.related_id AS rel, {}, ROW_NUMBER() OVER \
+             (PARTITION BY p.related_id ORDER BY p.date, p.id) AS place \
+             FROM patch p WHERE p.related_id IN ",
             refs::submission_columns("p", "p_")
         ));
         sql.bind_list(relations.iter().copied());
-        sql.push(" ORDER BY p.date, p.id");
+        sql.push(") ranked WHERE place <= ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        sql.push(" ORDER BY rel, place");
         for r in sql.fetch_all(&self.pool).await? {
             let rel: i64 = r.try_get("rel")?;
             if let Some(t) = refs::submission(&r, "p_")? {

@@ -2,7 +2,7 @@
 //! archived, commit and pull URLs, and relations, each with the event
 //! Patchwork emits. Permission rules that depend on data live here too.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sqlx::Row;
 
@@ -132,8 +132,19 @@ impl Store {
             }
         }
         if let Some(related) = &update.related
-            && let Err(refused) =
-                change_relation(&mut tx, who, patch_id, project, relation, related, now).await?
+            && let Err(refused) = change_relation(
+                &mut tx,
+                who,
+                Change {
+                    patch_id,
+                    project,
+                    relation,
+                    related,
+                    now,
+                    limit: self.group_limit,
+                },
+            )
+            .await?
         {
             return Ok(Err(refused));
         }
@@ -190,19 +201,37 @@ impl Store {
     }
 }
 
+/// A relation change asked for on one patch.
+struct Change<'a> {
+    patch_id: i64,
+    project: i64,
+    /// The patch's current relation.
+    relation: Option<i64>,
+    related: &'a [i64],
+    now: i64,
+    /// [`Store::group_limit`].
+    limit: usize,
+}
+
 /// Patchwork's relation algorithm: `[]` leaves the relation (dissolving it
 /// when one member would remain); a list joins this patch, its current
 /// relation and the given patches into one relation, refused when they
 /// span two relations. The requester must maintain every project involved.
+/// Unlike upstream, a relation may not grow beyond the store's group limit
+/// (docs/compatibility.md): each member embeds all the others.
 async fn change_relation(
     tx: &mut Tx,
     who: &Principal,
-    patch_id: i64,
-    project: i64,
-    relation: Option<i64>,
-    related: &[i64],
-    now: i64,
+    change: Change<'_>,
 ) -> Result<std::result::Result<(), UpdateRefused>> {
+    let Change {
+        patch_id,
+        project,
+        relation,
+        related,
+        now,
+        limit,
+    } = change;
     // Current members of this patch's relation.
     let mut members: BTreeSet<i64> = BTreeSet::new();
     if let Some(rel) = relation {
@@ -274,7 +303,45 @@ async fn change_relation(
                 .into(),
         )));
     }
-    let target = match relations.first().copied().or(relation) {
+    // The relation the patches end in, and its size before.
+    let joined = relations.first().copied().or(relation);
+    let before = match joined {
+        None => 0,
+        Some(r) if Some(r) == relation => members.len(),
+        Some(r) => {
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM patch WHERE related_id = $1")
+                .bind(r)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("n")?;
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }
+    };
+    let mut relation_of: HashMap<i64, Option<i64>> = HashMap::from([(patch_id, relation)]);
+    for r in &rows {
+        relation_of.insert(r.try_get("id")?, r.try_get("related_id")?);
+    }
+    let newcomers = members
+        .iter()
+        .chain(&wanted)
+        .chain([&patch_id])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|id| joined.is_none() || relation_of.get(id).copied().flatten() != joined)
+        .count();
+    let size = before + newcomers;
+    // A relation already over the limit (made before the limit existed) is
+    // served up to it and may stay as it is, but not grow.
+    if newcomers > 0 && size > limit {
+        return Ok(Err(UpdateRefused::Field(
+            "related",
+            format!(
+                "A relation cannot hold more than {limit} patches; this change would make it \
+                 {size}."
+            ),
+        )));
+    }
+    let target = match joined {
         Some(r) => r,
         None => sqlx::query("INSERT INTO patch_relation DEFAULT VALUES RETURNING id")
             .fetch_one(&mut **tx)

@@ -190,10 +190,13 @@ pub(crate) fn cover_ref(t: Submission) -> CoverRef {
     }
 }
 
-/// The patches of each of `series_ids`, by date (Patchwork's model order).
+/// The first `limit` patches of each of `series_ids`, by date (Patchwork's
+/// model order). Mail alone makes a series (any `n/N` subject joins one),
+/// so the limit bounds what one series costs every page that lists it.
 pub(crate) async fn patches_of_series<'e, E>(
     executor: E,
     series_ids: &[i64],
+    limit: usize,
 ) -> Result<HashMap<i64, Vec<PatchRef>>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -203,11 +206,15 @@ where
         return Ok(out);
     }
     let mut sql = Sql::new(&format!(
-        "SELECT p.series_id AS series_id, {} FROM patch p WHERE p.series_id IN ",
+        "SELECT * FROM (SELECT p.series_id AS series_id, {}, ROW_NUMBER() OVER \
+         (PARTITION BY p.series_id ORDER BY p.date, p.id) AS place \
+         FROM patch p WHERE p.series_id IN ",
         submission_columns("p", "p_")
     ));
     sql.bind_list(series_ids.iter().copied());
-    sql.push(" ORDER BY p.date, p.id");
+    sql.push(") ranked WHERE place <= ")
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    sql.push(" ORDER BY series_id, place");
     for row in sql.fetch_all(executor).await? {
         let series: i64 = row.try_get("series_id")?;
         if let Some(t) = submission(&row, "p_")? {

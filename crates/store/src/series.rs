@@ -175,7 +175,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(series);
         }
-        let mut patches = refs::patches_of_series(&self.pool, &ids).await?;
+        let limit = self.group_limit;
+        let mut patches = refs::patches_of_series(&self.pool, &ids, limit).await?;
         let mut sql =
             Sql::new("SELECT series_id, depends_on_id FROM series_dependency WHERE series_id IN ");
         sql.bind_list(ids.iter().copied());
@@ -192,9 +193,14 @@ impl Store {
         }
         for s in &mut series {
             s.patches = patches.remove(&s.id).unwrap_or_default();
-            s.dependencies = deps.remove(&s.id).unwrap_or_default();
+            // Any mail may name a series in `Depends-on:`, so its
+            // dependents grow with the list: both lists stop at the limit.
+            let mut d = deps.remove(&s.id).unwrap_or_default();
+            d.truncate(limit);
+            s.dependencies = d;
             let mut d = dependents.remove(&s.id).unwrap_or_default();
             d.sort_unstable();
+            d.truncate(limit);
             s.dependents = d;
         }
         Ok(series)

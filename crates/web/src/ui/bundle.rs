@@ -75,7 +75,7 @@ async fn bundle_list(req: Req, project: Option<i64>, back_to: &str) -> Response 
                 project: p.map(|p| p.name.clone()).unwrap_or_default(),
                 linkname: p.map(|p| p.linkname.clone()).unwrap_or_default(),
                 public: b.public,
-                count: b.patches.len(),
+                count: b.order.len(),
                 name: b.name,
             }
         })
