@@ -138,6 +138,7 @@ async fn site(store: Store, count: usize) -> (axum::Router, Store, Vec<i64>, Str
     let router = patchtrack_web::router(patchtrack_web::App {
         store: store.clone(),
         base_url: None,
+        logins: Default::default(),
     });
     (router, store, ids, token)
 }
@@ -377,6 +378,7 @@ async fn measure_list_of_a_huge_relation() {
     let router = patchtrack_web::router(patchtrack_web::App {
         store,
         base_url: None,
+        logins: Default::default(),
     });
     let before = peak_rss_mib();
     for _ in 0..3 {
