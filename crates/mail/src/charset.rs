@@ -54,6 +54,28 @@ fn normalize(label: &str) -> String {
     out
 }
 
+/// The charset name Python's `email.charset.Charset` settles on (its
+/// `ALIASES` table), which decoding and re-encoding header words both use.
+pub(crate) fn python_alias(label: &str) -> &str {
+    match label {
+        "latin_1" | "latin-1" => "iso-8859-1",
+        "latin_2" | "latin-2" => "iso-8859-2",
+        "latin_3" | "latin-3" => "iso-8859-3",
+        "latin_4" | "latin-4" => "iso-8859-4",
+        "latin_5" | "latin-5" => "iso-8859-9",
+        "latin_6" | "latin-6" => "iso-8859-10",
+        "latin_7" | "latin-7" => "iso-8859-13",
+        "latin_8" | "latin-8" => "iso-8859-14",
+        "latin_9" | "latin-9" => "iso-8859-15",
+        "latin_10" | "latin-10" => "iso-8859-16",
+        "cp949" => "ks_c_5601-1987",
+        "euc_jp" => "euc-jp",
+        "euc_kr" => "euc-kr",
+        "ascii" => "us-ascii",
+        other => other,
+    }
+}
+
 /// Resolves a charset label. `None` means Python would not know it either
 /// (so the caller falls back), or the label is unusable (NUL bytes, non-ASCII).
 pub fn lookup(label: &str) -> Option<Codec> {

@@ -190,24 +190,6 @@ pub(crate) fn split_words(raw: &[u8]) -> Option<Vec<Word>> {
     Some(collapsed)
 }
 
-/// The charset name Python's `email.charset.Charset` settles on.
-fn charset_alias(cs: &str) -> &str {
-    match cs {
-        "latin_1" | "latin-1" => "iso-8859-1",
-        "latin_2" | "latin-2" => "iso-8859-2",
-        "latin_3" | "latin-3" => "iso-8859-3",
-        "latin_4" | "latin-4" => "iso-8859-4",
-        "latin_5" | "latin-5" => "iso-8859-9",
-        "latin_6" | "latin-6" => "iso-8859-10",
-        "latin_7" | "latin-7" => "iso-8859-13",
-        "latin_8" | "latin-8" => "iso-8859-14",
-        "latin_9" | "latin-9" => "iso-8859-15",
-        "latin_10" | "latin-10" => "iso-8859-16",
-        "ascii" => "us-ascii",
-        other => other,
-    }
-}
-
 fn is_ascii_charset(cs: Option<&str>) -> bool {
     matches!(cs, None | Some("us-ascii"))
 }
@@ -223,7 +205,7 @@ fn make_header(words: &[Word]) -> Option<String> {
     // (text, charset) with plain words in us-ascii.
     let mut chunks: Vec<(String, String)> = Vec::with_capacity(words.len());
     for w in words {
-        let cs = charset_alias(w.charset.as_deref().unwrap_or("us-ascii")).to_string();
+        let cs = charset::python_alias(w.charset.as_deref().unwrap_or("us-ascii")).to_string();
         let text = if cs == "unknown-8bit" {
             charset::replace_8bit(&w.bytes).into_owned()
         } else {

@@ -111,26 +111,6 @@ struct Charset {
     output_codec: String,
 }
 
-fn alias(label: &str) -> &str {
-    match label {
-        "latin_1" | "latin-1" => "iso-8859-1",
-        "latin_2" | "latin-2" => "iso-8859-2",
-        "latin_3" | "latin-3" => "iso-8859-3",
-        "latin_4" | "latin-4" => "iso-8859-4",
-        "latin_5" | "latin-5" => "iso-8859-9",
-        "latin_6" | "latin-6" => "iso-8859-10",
-        "latin_7" | "latin-7" => "iso-8859-13",
-        "latin_8" | "latin-8" => "iso-8859-14",
-        "latin_9" | "latin-9" => "iso-8859-15",
-        "latin_10" | "latin-10" => "iso-8859-16",
-        "cp949" => "ks_c_5601-1987",
-        "euc_jp" => "euc-jp",
-        "euc_kr" => "euc-kr",
-        "ascii" => "us-ascii",
-        other => other,
-    }
-}
-
 /// The codec Python uses for a canonical charset name (`CODEC_MAP`).
 fn codec_name(charset: &str) -> &str {
     match charset {
@@ -143,7 +123,7 @@ fn codec_name(charset: &str) -> &str {
 impl Charset {
     fn new(label: &str) -> Charset {
         let label = label.to_ascii_lowercase();
-        let input = alias(&label).to_string();
+        let input = charset::python_alias(&label).to_string();
         let (transfer, conversion) = match input.as_str() {
             "iso-8859-1" | "iso-8859-2" | "iso-8859-3" | "iso-8859-4" | "iso-8859-9"
             | "iso-8859-10" | "iso-8859-13" | "iso-8859-14" | "iso-8859-15" | "iso-8859-16"
@@ -153,7 +133,7 @@ impl Charset {
             "euc-jp" | "shift_jis" => (Some(Transfer::B), Some("iso-2022-jp")),
             _ => (Some(Transfer::Shortest), None),
         };
-        let output = alias(conversion.unwrap_or(&input)).to_string();
+        let output = charset::python_alias(conversion.unwrap_or(&input)).to_string();
         let output_codec = codec_name(&output).to_string();
         Charset {
             input,

@@ -8,6 +8,8 @@
 #[path = "../../store/tests/common/mod.rs"]
 mod common;
 
+mod support;
+
 use std::time::Instant;
 
 use axum::body::Body;
@@ -88,25 +90,16 @@ async fn send(
     token: Option<&str>,
     body: &Value,
 ) -> (u16, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "pw.example.org")
-        .header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Token {t}"));
-    }
-    let resp = router
-        .clone()
-        .oneshot(req.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    let auth = token.map(|t| format!("Token {t}"));
+    support::send(
+        router,
+        method,
+        uri,
+        auth,
+        "application/json",
+        body.to_string(),
     )
+    .await
 }
 
 /// The ids of an embedded list of objects.

@@ -14,35 +14,8 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use support::send;
 use tower::ServiceExt;
-
-async fn send(
-    router: &axum::Router,
-    method: &str,
-    uri: &str,
-    auth: Option<String>,
-    content_type: &str,
-    body: String,
-) -> (u16, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "pw.example.org")
-        .header("content-type", content_type);
-    if let Some(a) = auth {
-        req = req.header("authorization", a);
-    }
-    let resp = router
-        .clone()
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
-}
 
 #[tokio::test]
 async fn a_nul_in_a_filter_matches_nothing() {

@@ -140,6 +140,36 @@ pub async fn fixture(store: Store) -> Fixture {
     }
 }
 
+/// Any request: status and parsed body (a non-JSON body becomes a string).
+pub async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    authorization: Option<String>,
+    content_type: &str,
+    body: String,
+) -> (u16, serde_json::Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "pw.example.org")
+        .header("content-type", content_type);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let resp = router
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+/// A JSON request with an API token; the status only.
 pub async fn call(
     router: &axum::Router,
     method: &str,
@@ -147,22 +177,17 @@ pub async fn call(
     token: Option<&str>,
     json: &str,
 ) -> u16 {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "pw.example.org")
-        .header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Token {t}"));
-    }
-    let resp = router
-        .clone()
-        .oneshot(req.body(Body::from(json.to_string())).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let _ = resp.into_body().collect().await.unwrap();
-    status
+    let auth = token.map(|t| format!("Token {t}"));
+    send(
+        router,
+        method,
+        uri,
+        auth,
+        "application/json",
+        json.to_string(),
+    )
+    .await
+    .0
 }
 
 /// GET as JSON (status and parsed body; a non-JSON body becomes a string).
@@ -171,18 +196,6 @@ pub async fn get(
     uri: &str,
     token: Option<&str>,
 ) -> (u16, serde_json::Value) {
-    let mut req = Request::builder().uri(uri).header("host", "pw.example.org");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Token {t}"));
-    }
-    let resp = router
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
+    let auth = token.map(|t| format!("Token {t}"));
+    send(router, "GET", uri, auth, "", String::new()).await
 }
