@@ -394,7 +394,7 @@ impl Store {
         username: &str,
         password: &str,
     ) -> Result<Option<Principal>> {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        use argon2::password_hash::PasswordVerifier;
         let row = if username.contains('\0') {
             None
         } else {
@@ -407,10 +407,7 @@ impl Store {
             Some(r) => r.try_get("password_hash")?,
             None => None,
         };
-        let (hash, real) = match stored.as_deref().map(PasswordHash::new) {
-            Some(Ok(parsed)) => (Some(parsed), true),
-            _ => (dummy_hash(), false),
-        };
+        let (hash, real) = hash_to_verify(stored.as_deref());
         let matches = hash.is_some_and(|h| {
             argon2::Argon2::default()
                 .verify_password(password.as_bytes(), &h)
@@ -573,10 +570,55 @@ impl Store {
     }
 }
 
+/// The hash a login attempt is verified against, and whether it belongs to
+/// a real account. Without a usable stored hash (no account, no password,
+/// an unparseable one) it is a stand-in made with the same algorithm and
+/// parameters as real ones, so that every attempt costs one full check.
+fn hash_to_verify(stored: Option<&str>) -> (Option<argon2::password_hash::PasswordHash<'_>>, bool) {
+    match stored.map(argon2::password_hash::PasswordHash::new) {
+        Some(Ok(parsed)) => (Some(parsed), true),
+        _ => (dummy_hash(), false),
+    }
+}
+
 /// A hash with the parameters of real ones, to verify against when there is
 /// no account: made once per process.
 fn dummy_hash() -> Option<argon2::password_hash::PasswordHash<'static>> {
     static DUMMY: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| hash_password("no such account").unwrap_or_default());
     argon2::password_hash::PasswordHash::new(DUMMY.as_str()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+    use argon2::password_hash::PasswordVerifier;
+
+    use super::*;
+
+    /// Timing is not measured here (a busy machine makes any threshold
+    /// flaky); what makes the timings equal is that a missing account is
+    /// checked against a hash of the same algorithm, version and cost.
+    #[test]
+    fn a_missing_account_is_checked_at_full_cost() {
+        let real = hash_password("secret").unwrap();
+        let (real_hash, is_real) = hash_to_verify(Some(&real));
+        assert!(is_real);
+        let real_hash = real_hash.unwrap();
+        for stored in [None, Some(""), Some("pbkdf2_sha256$1$x$y"), Some("!")] {
+            let (hash, is_real) = hash_to_verify(stored);
+            assert!(!is_real, "{stored:?} counted as a real account");
+            let hash = hash.expect("a stand-in hash to verify against");
+            assert_eq!(hash.algorithm, real_hash.algorithm, "{stored:?}");
+            assert_eq!(hash.version, real_hash.version, "{stored:?}");
+            assert_eq!(hash.params, real_hash.params, "{stored:?}");
+            assert!(
+                argon2::Argon2::default()
+                    .verify_password(b"no such account", &hash)
+                    .is_ok(),
+                "the stand-in is a real, verifiable hash"
+            );
+        }
+    }
 }

@@ -1,60 +1,48 @@
-//! Password checks that do not tell, by their timing, which accounts
-//! exist; on both backends.
+//! Password checks on both backends: the right password lets in, every
+//! other attempt (wrong password, unknown or impossible user) does not.
+//! That an unknown user costs a full password check is asserted without a
+//! clock in `user.rs` (a timed threshold failed on a busy CI machine).
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use patchtrack_store::{NewUser, Store};
 
-async fn fastest(store: &Store, user: &str) -> Duration {
-    let mut best = Duration::MAX;
-    for _ in 0..5 {
-        let started = Instant::now();
-        assert!(
-            store
-                .authenticate_password(user, "wrong")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        best = best.min(started.elapsed());
-    }
-    best
+async fn lets_in(store: &Store, user: &str, password: &str) -> bool {
+    store
+        .authenticate_password(user, password)
+        .await
+        .unwrap()
+        .is_some()
 }
 
-/// The fastest of five tries, so that a busy machine only makes either
-/// side slower: an unknown user used to answer fifteen times sooner than
-/// a known one with a wrong password (2 ms against 30 ms).
 #[tokio::test]
-async fn an_unknown_user_costs_a_password_check() {
+async fn only_the_right_password_lets_in() {
     for store in common::stores().await {
-        store
-            .add_user(&NewUser {
-                username: "alice".into(),
-                email: "alice@example.org".into(),
-                password: Some("right".into()),
-                superuser: false,
-                maintainer_of: vec![],
-            })
-            .await
-            .unwrap();
-        assert!(
+        for (name, password) in [("alice", Some("right")), ("bob", None)] {
             store
-                .authenticate_password("alice", "right")
+                .add_user(&NewUser {
+                    username: name.into(),
+                    email: format!("{name}@example.org"),
+                    password: password.map(str::to_owned),
+                    superuser: false,
+                    maintainer_of: vec![],
+                })
                 .await
-                .unwrap()
-                .is_some()
-        );
-        let known = fastest(&store, "alice").await;
-        for unknown in ["nobody", "nul\0user"] {
-            let took = fastest(&store, unknown).await;
-            assert!(
-                took * 2 > known,
-                "{unknown:?}: {took:?}, against {known:?} for a real account"
-            );
+                .unwrap();
+        }
+        assert!(lets_in(&store, "alice", "right").await);
+        assert!(!lets_in(&store, "alice", "wrong").await);
+        assert!(!lets_in(&store, "alice", "").await);
+        assert!(!lets_in(&store, "Alice", "right").await);
+        // An account without a password cannot be entered with any, not
+        // even with the stand-in hash's own secret.
+        assert!(!lets_in(&store, "bob", "").await);
+        assert!(!lets_in(&store, "bob", "no such account").await);
+        for unknown in ["nobody", "nul\0user", "alice\0"] {
+            assert!(!lets_in(&store, unknown, "right").await, "{unknown:?}");
+            assert!(!lets_in(&store, unknown, "no such account").await);
         }
     }
 }
