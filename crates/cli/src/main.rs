@@ -100,6 +100,10 @@ struct ServeArgs {
     #[arg(long, default_value_t = patchtrack_store::DEFAULT_GROUP_LIMIT,
           value_parser = at_least_one)]
     group_limit: usize,
+    /// Turn off the XML-RPC API at `/xmlrpc/` (Patchwork's
+    /// `ENABLE_XMLRPC = False`): it then answers 404.
+    #[arg(long, env = "PATCHTRACK_NO_XMLRPC")]
+    no_xmlrpc: bool,
 }
 
 fn at_least_one(s: &str) -> Result<usize, String> {
@@ -241,6 +245,7 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
             store,
             base_url: args.base_url.clone(),
             logins: Default::default(),
+            xmlrpc: !args.no_xmlrpc,
         },
         listener,
         args.limits(),

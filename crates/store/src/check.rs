@@ -150,12 +150,12 @@ pub struct NewCheck {
     pub context: String,
 }
 
-const SELECT: &str = "SELECT c.id, c.patch_id, c.date, c.state, c.target_url, c.description, \
+pub(crate) const SELECT: &str = "SELECT c.id, c.patch_id, c.date, c.state, c.target_url, c.description, \
     c.context, u.id AS u_id, u.username AS u_username, u.first_name AS u_first_name, \
     u.last_name AS u_last_name, u.email AS u_email \
     FROM check_result c JOIN app_user u ON u.id = c.user_id";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<Check> {
+pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Check> {
     Ok(Check {
         id: r.try_get("id")?,
         patch_id: r.try_get("patch_id")?,

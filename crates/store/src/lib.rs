@@ -20,6 +20,7 @@ pub mod delegation;
 mod dialect;
 mod error;
 mod event;
+pub mod field_lookup;
 mod grouping;
 mod ingest;
 pub mod listing;

@@ -136,7 +136,7 @@ impl PatchOrder {
     }
 }
 
-fn select(body: bool) -> String {
+pub(crate) fn select(body: bool) -> String {
     format!(
         "SELECT p.id, p.project_id, p.msgid, p.name, p.date, p.commit_ref, p.pull_url, \
          st.slug AS state, p.archived, p.hash, p.number, p.related_id, {rank} AS check_rank\
@@ -334,7 +334,7 @@ impl Store {
     /// Rows to patches, with relations loaded in one statement (only when
     /// a patch of the page has one). Each patch lists at most the group
     /// limit of the others: the first by date, itself left out.
-    async fn complete(&self, rows: &[AnyRow], body: bool) -> Result<Vec<Patch>> {
+    pub(crate) async fn complete(&self, rows: &[AnyRow], body: bool) -> Result<Vec<Patch>> {
         let mut patches = Vec::with_capacity(rows.len());
         let mut relations: Vec<i64> = Vec::new();
         let mut relation_of = Vec::with_capacity(rows.len());

@@ -81,7 +81,7 @@ impl PersonOrder {
     }
 }
 
-fn person_select() -> String {
+pub(crate) fn person_select() -> String {
     format!(
         "SELECT {}, {} FROM person pe LEFT JOIN app_user u ON u.id = pe.user_id",
         refs::person_columns("pe", "pe_"),
@@ -89,7 +89,7 @@ fn person_select() -> String {
     )
 }
 
-fn person_row(r: &sqlx::any::AnyRow) -> Result<Person> {
+pub(crate) fn person_row(r: &sqlx::any::AnyRow) -> Result<Person> {
     Ok(Person {
         person: refs::person(r, "pe_")?,
         user: refs::user(r, "u_")?,

@@ -71,6 +71,12 @@ impl Sql {
         self
     }
 
+    /// The statement's text, for tests of the SQL a builder makes.
+    #[cfg(test)]
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Runs the statement and returns every row.
     pub(crate) async fn fetch_all<'e, E>(self, executor: E) -> Result<Vec<AnyRow>>
     where

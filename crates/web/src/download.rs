@@ -107,7 +107,7 @@ async fn patches_mbox(app: &App, patches: &[Patch]) -> Result<String, StoreError
 }
 
 /// The patches of `ids`, in that order, as mbox messages.
-async fn ids_mbox(app: &App, ids: &[i64]) -> Result<String, StoreError> {
+pub(crate) async fn ids_mbox(app: &App, ids: &[i64]) -> Result<String, StoreError> {
     patches_mbox(app, &app.store.patches_by_ids(ids).await?).await
 }
 

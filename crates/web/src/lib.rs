@@ -16,6 +16,7 @@ pub mod server;
 pub mod throttle;
 mod ui;
 pub mod urls;
+mod xmlrpc;
 
 use std::sync::Arc;
 
@@ -39,6 +40,22 @@ pub struct App {
     pub base_url: Option<String>,
     /// Failed logins, for the throttle every password check goes through.
     pub logins: Arc<throttle::Logins>,
+    /// Whether `/xmlrpc/` answers (Patchwork's `ENABLE_XMLRPC`; pwclient
+    /// before 2.10 and DPDK's CI scripts need it).
+    pub xmlrpc: bool,
+}
+
+impl App {
+    /// A site over `store` with the defaults: links from the Host header,
+    /// XML-RPC on.
+    pub fn new(store: Store) -> App {
+        App {
+            store,
+            base_url: None,
+            logins: Arc::default(),
+            xmlrpc: true,
+        }
+    }
 }
 
 /// The whole site: API, downloads and pages.
@@ -51,6 +68,7 @@ pub fn router(app: App) -> Router {
         .merge(pages::routes())
         .merge(ui::routes())
         .merge(download::routes())
+        .merge(xmlrpc::routes())
         .layer(axum::extract::DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_nul))
         .with_state(app)

@@ -132,6 +132,7 @@ async fn site(store: Store, count: usize) -> (axum::Router, Store, Vec<i64>, Str
         store: store.clone(),
         base_url: None,
         logins: Default::default(),
+        xmlrpc: true,
     });
     (router, store, ids, token)
 }
@@ -372,6 +373,7 @@ async fn measure_list_of_a_huge_relation() {
         store,
         base_url: None,
         logins: Default::default(),
+        xmlrpc: true,
     });
     let before = peak_rss_mib();
     for _ in 0..3 {

@@ -25,6 +25,7 @@ impl Site {
             store: store.clone(),
             base_url: None,
             logins: Default::default(),
+            xmlrpc: true,
         });
         Site { store, router }
     }

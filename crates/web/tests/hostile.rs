@@ -269,6 +269,7 @@ async fn failed_logins_are_throttled() {
             store,
             base_url: None,
             logins: Default::default(),
+            xmlrpc: true,
         });
         let basic = |user: &str, pw: &str| {
             Some(format!(

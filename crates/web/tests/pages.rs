@@ -107,6 +107,7 @@ async fn site_with_user(store: &Store, username: &str, password: &str) -> axum::
         store: store.clone(),
         base_url: None,
         logins: Default::default(),
+        xmlrpc: true,
     })
 }
 

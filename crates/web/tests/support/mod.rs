@@ -128,6 +128,7 @@ pub async fn fixture(store: Store) -> Fixture {
         store,
         base_url: None,
         logins: Default::default(),
+        xmlrpc: true,
     });
     Fixture {
         router,
