@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import xmlrpc.client
 
 BIN = os.path.abspath(sys.argv[1])
 WORK = tempfile.mkdtemp(prefix="patchtrack-clients-")
@@ -218,6 +219,117 @@ print(json.dumps({{'id': data['id'], 'url': url, 'last': last}}))
     step("b4 sets the state", after["state"] == "changes-requested", after["state"])
     backlog = int(out["last"].split("page=")[1].split("&")[0])
     step("b4 counts the backlog from rel=last", backlog == 36, out["last"])
+
+    # ---- XML-RPC: Python's xmlrpc.client calling every method ----
+    rpc = xmlrpc.client.ServerProxy(f"{URL}/xmlrpc/", allow_none=True)
+    authed = xmlrpc.client.ServerProxy(f"http://maint:secret@127.0.0.1:{port}/xmlrpc/",
+                                       allow_none=True)
+    PATCH_KEYS = ["id", "date", "filename", "msgid", "name", "project", "project_id", "state",
+                  "state_id", "archived", "submitter", "submitter_id", "delegate", "delegate_id",
+                  "commit_ref", "hash"]
+    CHECK_KEYS = ["id", "date", "patch", "patch_id", "user", "user_id", "state", "target_url",
+                  "description", "context"]
+    # Fields Patchwork sends as bytes (<base64>).
+    PATCH_BINARY = {"date", "project", "state", "submitter", "delegate"}
+    CHECK_BINARY = {"date", "patch", "user"}
+
+    def shaped(obj, keys, binary):
+        return list(obj) == keys and all(isinstance(obj[k], xmlrpc.client.Binary) == (k in binary)
+                                          for k in keys)
+
+    step("xmlrpc pw_rpc_version", rpc.pw_rpc_version() == [1, 3, 0])
+    projects = rpc.project_list("", 0)
+    step("xmlrpc project_list", [list(p) for p in projects] == [["id", "linkname", "name"]]
+         and projects[0]["linkname"] == "proj", projects)
+    proj_id = projects[0]["id"]
+    step("xmlrpc project_get", rpc.project_get(proj_id)["name"] == "Proj" and rpc.project_get(999) == {})
+    people = rpc.person_list("JO@", 0)
+    step("xmlrpc person_list", len(people) == 1 and list(people[0]) == ["id", "email", "name", "user"]
+         and people[0]["user"].data == b"None" and people[0]["name"] == "Jo Dev", people)
+    step("xmlrpc person_get", rpc.person_get(people[0]["id"])["email"] == "jo@example.org")
+    listed = rpc.patch_list({"project_id": proj_id})
+    step("xmlrpc patch_list", len(listed) == 37 and all(shaped(p, PATCH_KEYS, PATCH_BINARY) for p in listed),
+         listed[:1])
+    last3 = rpc.patch_list({"project_id": proj_id, "max_count": -3})
+    step("xmlrpc patch_list max_count -3", [p["id"] for p in last3] == [p["id"] for p in listed[-3:]])
+    by_name = rpc.patch_list({"name__icontains": "ADD LINE 3"})
+    step("xmlrpc patch_list name__icontains", [p["id"] for p in by_name] == [second["id"]], by_name)
+    got = rpc.patch_get(first["id"])
+    step("xmlrpc patch_get", got["msgid"] == first["msgid"] and got["hash"] == first["hash"]
+         and got["state"].data == b"Under Review" and got["date"].data.decode() ==
+         first["date"].replace("T", " "), got)
+    step("xmlrpc patch_get_by_hash", rpc.patch_get_by_hash(first["hash"])["id"] == first["id"])
+    step("xmlrpc patch_get_by_project_hash",
+         rpc.patch_get_by_project_hash("proj", first["hash"])["id"] == first["id"])
+    mbox = rpc.patch_get_mbox(first["id"])
+    step("xmlrpc patch_get_mbox", first['msgid'] in mbox and "+two" in mbox, mbox[:300])
+    rest_patch, _ = api(f"/api/patches/{first['id']}/")
+    step("xmlrpc patch_get_diff", rpc.patch_get_diff(first["id"]) == rest_patch["diff"])
+    states = rpc.state_list("", 0)
+    step("xmlrpc state_list", [s["name"] for s in states][:3] == ["New", "Under Review", "Accepted"], states)
+    step("xmlrpc state_get", rpc.state_get(states[0]["id"]) == {"id": states[0]["id"], "name": "New"})
+    try:
+        rpc.patch_set(first["id"], {"archived": True})
+        refused = None
+    except xmlrpc.client.Fault as fault:
+        refused = fault
+    step("xmlrpc patch_set needs credentials", refused is not None and refused.faultCode == 1 and
+         refused.faultString == "<class 'Exception'>:No authentication credentials given", refused)
+    rejected = [s["id"] for s in states if s["name"] == "Rejected"][0]
+    ok = authed.patch_set(first["id"], {"state": rejected, "archived": True, "commit_ref": "c0ffee"})
+    after, _ = api(f"/api/patches/{first['id']}/")
+    step("xmlrpc patch_set", ok is True and (after["state"], after["archived"], after["commit_ref"]) ==
+         ("rejected", True, "c0ffee"), after["state"])
+    ok = authed.check_create(first["id"], "xmlrpc-ci", "fail", "http://ci.example.org/2", "Broke")
+    checks = rpc.check_list({"patch_id": first["id"]})
+    step("xmlrpc check_create/check_list", ok is True and len(checks) == 2 and
+         all(shaped(c, CHECK_KEYS, CHECK_BINARY) for c in checks) and checks[1]["context"] == "xmlrpc-ci", checks)
+    step("xmlrpc check_get", rpc.check_get(checks[1]["id"])["description"] == "Broke")
+    summary = rpc.patch_check_get(first["id"])
+    step("xmlrpc patch_check_get", list(summary) == ["state", "total", "checks"] and
+         summary["state"] == "fail" and summary["total"] == 2, summary)
+
+    # ---- pwclient over XML-RPC ----
+    with open(os.path.join(HOME, ".pwclientrc"), "w") as f:
+        f.write(f"[options]\ndefault = proj\n\n[proj]\nbackend = xmlrpc\nurl = {URL}/xmlrpc/\n"
+                "username = maint\npassword = secret\n")
+    listing = pc("list", "-f", "%{id}")
+    step("pwclient xmlrpc list", sorted(map(int, listing.split())) == sorted(p["id"] for p in listed),
+         listing)
+    firsts = pc("list", "-n", "2", "-f", "%{id}").split()
+    step("pwclient xmlrpc list -n", firsts == [str(p["id"]) for p in listed[:2]], firsts)
+    lasts = pc("list", "-N", "1", "-f", "%{id}").split()
+    step("pwclient xmlrpc list -N", lasts == [str(listed[-1]["id"])], lasts)
+    by_state = pc("list", "-s", "Rejected", "-f", "%{id}").split()
+    step("pwclient xmlrpc list -s", by_state == [str(first["id"])], by_state)
+    # A heading names the person, then one line per patch.
+    by_who = [w for w in pc("list", "-w", "Jo Dev", "-f", "%{id}").split() if w.isdigit()]
+    step("pwclient xmlrpc list -w", len(by_who) == 37, by_who[:3])
+    info = pc("info", str(second["id"]))
+    step("pwclient xmlrpc info", f"- hash          : {second['hash']}" in info and
+         "- state         : Changes Requested" in info, info)
+    info = pc("info", "-h", second["hash"])
+    step("pwclient xmlrpc info -h HASH", f"Information for patch id {second['id']}" in info, info)
+    view = pc("view", str(second["id"]))
+    step("pwclient xmlrpc view", second['msgid'] in view, view[:200])
+    gotten = pc("get", str(second["id"]))
+    saved = os.path.join(work, "2-2-a-add-line-3.patch")
+    step("pwclient xmlrpc get", os.path.exists(saved) and "+three" in open(saved).read(), gotten)
+    os.remove(saved)
+    pc("update", "-s", "Under Review", "-a", "yes", "-c", "feedface", str(second["id"]))
+    after, _ = api(f"/api/patches/{second['id']}/")
+    step("pwclient xmlrpc update", (after["state"], after["archived"], after["commit_ref"]) ==
+         ("under-review", True, "feedface"), after)
+    pc("check-create", "-c", "lab", "-s", "warning", "-u", "http://lab.example.org/", "-d", "Flaky",
+       str(second["id"]))
+    listed_checks = pc("check-list", str(second["id"]))
+    step("pwclient xmlrpc check-create/check-list", "lab" in listed_checks and "warning" in listed_checks,
+         listed_checks)
+    cid = rpc.check_list({"patch_id": second["id"]})[0]["id"]
+    check_info = pc("check-info", str(second["id"]), str(cid))
+    step("pwclient xmlrpc check-info", "- description   : Flaky" in check_info, check_info)
+    step("pwclient xmlrpc projects", "proj" in pc("projects"))
+    step("pwclient xmlrpc states", "Under Review" in pc("states"))
 finally:
     server.terminate()
     err = server.communicate()[1].decode(errors="replace")

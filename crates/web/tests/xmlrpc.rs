@@ -189,7 +189,7 @@ async fn answers_are_pythons_bytes() {
         let expected = [
             member("id", i(s.f.patch)),
             member("date", b("2020-02-03 04:05:07")),
-            member("filename", st("1-1-file-change-a-line.patch")),
+            member("filename", st("1-1-file-change-a-line")),
             member("msgid", st("&lt;patch@example.org&gt;")),
             member("name", st("[1/1] file: change a line")),
             member("project", b("proj")),

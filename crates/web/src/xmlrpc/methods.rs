@@ -540,10 +540,8 @@ impl Methods<'_> {
                 Value::record(vec![
                     ("id", Value::Int(p.id)),
                     ("date", Value::bytes(&python_date(p.date))),
-                    (
-                        "filename",
-                        Value::Str(format!("{}.patch", export::filename(&p.name))),
-                    ),
+                    // Without extension: pwclient adds `.patch`.
+                    ("filename", Value::Str(export::filename(&p.name))),
                     ("msgid", Value::Str(p.msgid.clone())),
                     ("name", Value::Str(p.name.clone())),
                     (
