@@ -12,6 +12,7 @@ mod affinity;
 mod input;
 mod mailin;
 mod parse;
+mod repair;
 
 use std::process::ExitCode;
 
@@ -66,6 +67,14 @@ enum Command {
     Token(admin::TokenCommand),
     /// Serve the REST API, downloads and pages over HTTP.
     Serve(ServeArgs),
+    /// Recount the tags (Acked-by, ...) of patches from their message and
+    /// comments.
+    Retag(repair::IdsArgs),
+    /// Recompute the hash of patches from their stored diff.
+    Rehash(repair::IdsArgs),
+    /// Replace every patch relation with the groups of a file (one line
+    /// of space-separated patch ids per relation).
+    Replacerelations(repair::ReplaceArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,6 +171,11 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
         Command::State(cmd) => admin::state(&open(&cli.database).await?, cmd).await?,
         Command::Token(cmd) => admin::token(&open(&cli.database).await?, cmd).await?,
         Command::Serve(args) => serve(&cli.database, args).await?,
+        Command::Retag(args) => repair::retag(&open(&cli.database).await?, args).await?,
+        Command::Rehash(args) => repair::rehash(&open(&cli.database).await?, args).await?,
+        Command::Replacerelations(args) => {
+            repair::replace_relations(&open(&cli.database).await?, args).await?;
+        }
     }
     Ok(())
 }

@@ -107,3 +107,61 @@ async fn user_edit_changes_maintainers_and_password() {
     let out = patchtrack(&db, &["user", "edit", "bob", "--password", "x"]);
     assert!(!out.status.success());
 }
+
+/// Patchwork's repair commands, end to end on a file database.
+#[test]
+fn repair_commands_report_what_they_did() {
+    let path = common::scratch_dir().join("repair.db");
+    let _ = std::fs::remove_file(&path);
+    let db = format!("sqlite://{}", path.display());
+    let run = |args: &[&str]| {
+        let out = patchtrack(&db, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&[
+        "project",
+        "add",
+        "--linkname",
+        "p",
+        "--name",
+        "P",
+        "--listid",
+        "p.example.org",
+    ]);
+    let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
+    run(&[
+        "parsearchive",
+        "--list-id",
+        "p.example.org",
+        mbox.to_str().unwrap(),
+    ]);
+    assert_eq!(run(&["retag"]), "2 patches retagged\n");
+    assert_eq!(
+        run(&["rehash", "1"]),
+        "1 patches rehashed, 0 hashes changed\n"
+    );
+    let relations = common::scratch_dir().join("relations.txt");
+    std::fs::write(&relations, "1 2\n2 77\n").unwrap();
+    let out = patchtrack(&db, &["replacerelations", relations.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Ingested 1 relations\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2 left out"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&relations, "1 two\n").unwrap();
+    let out = patchtrack(&db, &["replacerelations", relations.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: \"two\" is not a patch id"));
+    let out = patchtrack(&db, &["replacerelations", "/nonexistent/file"]);
+    assert_eq!(out.status.code(), Some(1));
+}

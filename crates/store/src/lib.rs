@@ -24,6 +24,7 @@ pub mod field_lookup;
 mod grouping;
 mod ingest;
 pub mod listing;
+pub mod maintenance;
 mod patch;
 mod patch_update;
 mod person;

@@ -121,7 +121,7 @@ impl Store {
 }
 
 /// Counts a patch's tags from scratch: its message and every comment.
-async fn recount_tags(
+pub(crate) async fn recount_tags(
     store: &Store,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     patch_id: i64,

@@ -64,6 +64,52 @@ pub struct Tag {
 }
 
 impl crate::db::Store {
+    /// Adds a tag: `pattern` is a regular expression matched at line
+    /// starts, any case (`^Fixes:`). Existing counts are not recomputed:
+    /// `retag` does that. A pattern that is not a valid expression, or an
+    /// abbreviation already taken, is refused.
+    pub async fn add_tag(
+        &self,
+        name: &str,
+        pattern: &str,
+        abbrev: &str,
+        show_column: bool,
+    ) -> Result<Tag> {
+        if regex::Regex::new(pattern).is_err() {
+            return Err(crate::error::StoreError::Invalid(format!(
+                "the tag pattern {pattern:?} is not a valid regular expression"
+            )));
+        }
+        let taken = sqlx::query("SELECT 1 FROM tag WHERE abbrev = $1")
+            .bind(abbrev)
+            .fetch_optional(&self.pool)
+            .await?;
+        if taken.is_some() {
+            return Err(crate::error::StoreError::Invalid(format!(
+                "the abbreviation {abbrev:?} is taken"
+            )));
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO tag (name, pattern, abbrev, show_column) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(pattern)
+        .bind(abbrev)
+        .bind(i64::from(show_column))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("id")?;
+        self.caches.tags.clear();
+        self.caches.tag_list.clear();
+        Ok(Tag {
+            id,
+            name: name.to_string(),
+            abbrev: abbrev.to_string(),
+            show_column,
+        })
+    }
+
     /// Every tag, in id order (the order of the list's A/R/T columns),
     /// cached for a few seconds.
     pub async fn tags(&self) -> Result<Vec<Tag>> {
