@@ -6,9 +6,7 @@
 use crate::check::{self, Check};
 use crate::db::{Backend, Store};
 use crate::error::Result;
-use crate::listing::push_search;
 use crate::patch::Patch;
-use crate::person::Person;
 use crate::sql::Sql;
 use crate::time::{self, Micros};
 
@@ -439,7 +437,7 @@ fn escape_like(s: &str) -> String {
 /// Appends the order and limit of `take` over `order` (ascending
 /// columns); for [`Take::Last`] the order is reversed, and the caller
 /// reverses the rows back.
-fn push_take(sql: &mut Sql, order: &str, take: Take) {
+pub(crate) fn push_take(sql: &mut Sql, order: &str, take: Take) {
     match take {
         Take::All => {
             sql.push(" ORDER BY ").push(order);
@@ -541,26 +539,6 @@ impl Store {
             .iter()
             .map(check::from_row)
             .collect()
-    }
-
-    /// People whose name or address contains `search` (any case), by id.
-    pub async fn people_containing(&self, search: &str, take: Take) -> Result<Vec<Person>> {
-        let mut sql = Sql::new(&crate::person::person_select());
-        sql.push(" WHERE 1 = 1");
-        if !search.is_empty() {
-            push_search(&mut sql, &[search.to_string()], &["pe.name", "pe.email"]);
-        }
-        push_take(&mut sql, "pe.id ASC", take);
-        let mut people = sql
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(crate::person::person_row)
-            .collect::<Result<Vec<_>>>()?;
-        if matches!(take, Take::Last(_)) {
-            people.reverse();
-        }
-        Ok(people)
     }
 
     /// Patches with exactly this diff hash (in one project, or any), at

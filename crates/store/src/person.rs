@@ -47,6 +47,7 @@ pub(crate) async fn get_or_create(
 }
 
 use crate::db::Store;
+use crate::field_lookup::{Take, push_take};
 use crate::listing::{Listed, Page, push_order, push_search};
 use crate::refs::{self, PersonRef, UserRef};
 use crate::sql::Sql;
@@ -127,6 +128,26 @@ impl Store {
             total,
             page: number,
         }))
+    }
+
+    /// People whose name or address contains `search` (any case), by id.
+    pub async fn people_containing(&self, search: &str, take: Take) -> Result<Vec<Person>> {
+        let mut sql = Sql::new(&person_select());
+        sql.push(" WHERE 1 = 1");
+        if !search.is_empty() {
+            push_search(&mut sql, &[search.to_string()], &["pe.name", "pe.email"]);
+        }
+        push_take(&mut sql, "pe.id ASC", take);
+        let mut people = sql
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(person_row)
+            .collect::<Result<Vec<_>>>()?;
+        if matches!(take, Take::Last(_)) {
+            people.reverse();
+        }
+        Ok(people)
     }
 
     /// One person.

@@ -471,21 +471,29 @@ impl Store {
     /// People whose name or address contains `text` (case-insensitive),
     /// for the list's submitter filter; at most 500.
     pub async fn people_matching(&self, text: &str) -> Result<Vec<i64>> {
-        // `%` and `_` typed in are themselves, not wildcards.
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let rows = sqlx::query(
-            "SELECT id FROM person WHERE LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\' \
-             OR email_lower LIKE $1 ESCAPE '\\' ORDER BY id LIMIT 500",
-        )
-        .bind(pattern)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        let people = self
+            .people_containing(text, crate::field_lookup::Take::First(500))
+            .await?;
+        Ok(people.iter().map(|p| p.person.id).collect())
+    }
+
+    /// Users whose username, first or last name contains `text` (any
+    /// case), by id, at most `limit`: the delegate autocomplete.
+    pub async fn users_containing(&self, text: &str, limit: u64) -> Result<Vec<User>> {
+        let mut sql = Sql::new(&user_select());
+        sql.push(" WHERE 1 = 1");
+        push_search(
+            &mut sql,
+            &[text.to_string()],
+            &["u.username", "u.first_name", "u.last_name"],
+        );
+        sql.push(" ORDER BY u.id LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        sql.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_row)
+            .collect()
     }
 }
 

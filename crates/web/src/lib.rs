@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod autocomplete;
 mod download;
 mod error;
 mod html;
@@ -69,6 +70,7 @@ pub fn router(app: App) -> Router {
         .merge(ui::routes())
         .merge(download::routes())
         .merge(xmlrpc::routes())
+        .merge(autocomplete::routes())
         .layer(axum::extract::DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_nul))
         .with_state(app)
