@@ -1095,3 +1095,65 @@ async fn password_change_ends_other_sessions() {
         );
     }
 }
+
+/// A store failure on a page is the 500 page in the site's layout, for
+/// the requester as the handler left it: the navigation bar, a message
+/// added before the failure, the anonymous token's cookie. Downloads and a
+/// failure before the session is read are plain-text 500s.
+#[tokio::test]
+async fn a_store_failure_is_the_error_page_with_the_nav_bar() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let r = &f.router;
+        let m = session(&store, "maint").await;
+        for table in ["bundle_patch", "bundle"] {
+            store
+                .execute_admin(&format!("DROP TABLE {table}"))
+                .await
+                .unwrap();
+        }
+        let failed = "Something went wrong on our side; it has been logged.";
+        let nav = "<span id=\"nav-user\">maint</span>";
+        let list = send(r, "GET", "/user/bundles/", &m.cookie, None, None).await;
+        assert_eq!(list.status, 500);
+        assert!(
+            list.body.contains(failed) && list.body.contains(nav),
+            "{}",
+            list.body
+        );
+        // The token is made before the profile fails to render: its
+        // message still shows.
+        let generate = format!("csrfmiddlewaretoken={}&action=generate", m.csrf);
+        let profile = send(r, "POST", "/user/", &m.cookie, Some(&generate), None).await;
+        assert_eq!(profile.status, 500);
+        assert!(
+            profile.body.contains(failed)
+                && profile.body.contains(nav)
+                && profile.body.contains("A new API token was generated"),
+            "{}",
+            profile.body
+        );
+        // Anonymous: the page still hands out the form token it shows.
+        let anonymous = send(r, "GET", "/bundle/maint/b/", "", None, None).await;
+        assert_eq!(anonymous.status, 500);
+        assert!(anonymous.body.contains(failed) && !anonymous.body.contains("nav-user"));
+        let cookie = anonymous
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("csrftoken="))
+            .unwrap();
+        let token = &cookie["csrftoken=".len()..cookie.find(';').unwrap()];
+        assert!(
+            anonymous
+                .body
+                .contains(&format!("name=\"csrf-token\" content=\"{token}\""))
+        );
+        let mbox = send(r, "GET", "/bundle/maint/b/mbox/", "", None, None).await;
+        assert_eq!((mbox.status, mbox.body.as_str()), (500, "server error\n"));
+        // No session table: no page context to render with.
+        store.execute_admin("DROP TABLE web_session").await.unwrap();
+        let bare = send(r, "GET", "/project/proj/list/", &m.cookie, None, None).await;
+        assert_eq!((bare.status, bare.body.as_str()), (500, "server error"));
+        assert!(bare.cookies.is_empty());
+    }
+}
