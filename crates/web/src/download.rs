@@ -286,8 +286,13 @@ async fn bundle_mbox(
     }
 }
 
-fn found(location: String) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+/// A 302 to `location` without cookies, as Django's redirects are.
+pub(crate) fn found(location: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
 }
 
 /// A 302 from `/patch/ID/...` to the patch's URL plus `suffix`.
@@ -302,7 +307,7 @@ pub(crate) async fn legacy_patch_target(app: &App, id: &str, suffix: &str) -> Re
     match app.store.patch(id).await {
         Ok(Some(p)) => {
             let link = projects.get(&p.project_id).map_or("", |p| &p.linkname);
-            found(format!("{}{suffix}", crate::urls::patch(link, &p.msgid)))
+            found(&format!("{}{suffix}", crate::urls::patch(link, &p.msgid)))
         }
         Ok(None) => not_found(),
         Err(e) => failed(&e),
@@ -333,7 +338,7 @@ pub(crate) async fn legacy_cover_target(app: &App, id: &str, suffix: &str) -> Re
     match app.store.cover(id).await {
         Ok(Some(c)) => {
             let link = projects.get(&c.project_id).map_or("", |p| &p.linkname);
-            found(format!("{}{suffix}", crate::urls::cover(link, &c.msgid)))
+            found(&format!("{}{suffix}", crate::urls::cover(link, &c.msgid)))
         }
         Ok(None) => not_found(),
         Err(e) => failed(&e),

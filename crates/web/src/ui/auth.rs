@@ -2,16 +2,12 @@
 //! cookie (Django's name, so the API reads the same cookie), stored
 //! hashed with its CSRF token.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::OriginalUri;
+use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Base, COOKIE_ATTRS, Form, Req};
-use crate::App;
+use super::{Base, COOKIE_ATTRS, Form, FormPost, PageError, Req};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -39,15 +35,7 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 /// `GET /user/login/`.
-pub async fn login(
-    State(app): State<Arc<App>>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn login(OriginalUri(uri): OriginalUri, req: Req) -> Response {
     let query = Form::query(uri.query());
     let next = safe_next(query.get("next"));
     if req.principal.is_some() {
@@ -63,16 +51,10 @@ pub async fn login(
 
 /// `POST /user/login/`.
 pub async fn login_post(
-    State(app): State<Arc<App>>,
     client: Option<axum::Extension<crate::server::ClientAddr>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+    FormPost(mut req, form): FormPost,
+) -> Result<Response, PageError> {
     let client = client.map(|c| c.0.0.ip());
-    let (mut req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("");
     let next = safe_next(form.get("next"));
@@ -90,17 +72,13 @@ pub async fn login_post(
         response
             .headers_mut()
             .insert(axum::http::header::RETRY_AFTER, secs.into());
-        return response;
+        return Ok(response);
     }
-    let principal = match req
+    let principal = req
         .app
         .store
         .authenticate_password(&username, password)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => return req.failed(&e),
-    };
+        .await?;
     let Some(principal) = principal else {
         req.app.logins.failed(&username, client);
         req.message("Your username or password is incorrect. Please try again.");
@@ -109,28 +87,20 @@ pub async fn login_post(
             username,
             next,
         };
-        return req.render_status(StatusCode::OK, &page);
+        return Ok(req.render_status(StatusCode::OK, &page));
     };
     req.app.logins.succeeded(&username);
-    if let Err(e) = req.start_session(principal.user.id).await {
-        return req.failed(&e);
-    }
-    req.redirect(&next, &[])
+    req.start_session(principal.user.id).await?;
+    Ok(req.redirect(&next, &[]))
 }
 
 /// `POST /user/logout/`: ends the session and goes to the project list.
-pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (mut req, _) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Some(id) = req.session_id().map(str::to_string)
-        && let Err(e) = req.app.store.delete_session(&id).await
-    {
-        return req.failed(&e);
+pub async fn logout(FormPost(mut req, _): FormPost) -> Result<Response, PageError> {
+    if let Some(id) = req.session_id() {
+        req.app.store.delete_session(id).await?;
     }
     req.set_cookie(format!("sessionid=; Max-Age=0; {COOKIE_ATTRS}"));
-    req.redirect("/", &["You have been logged out.".to_string()])
+    Ok(req.redirect("/", &["You have been logged out.".to_string()]))
 }
 
 #[derive(Template)]
@@ -140,67 +110,49 @@ struct PasswordPage {
 }
 
 /// `GET /user/password-change/`.
-pub async fn password(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn password(req: Req) -> Result<Response, PageError> {
     if req.principal.is_none() {
-        return req.login_first("/user/password-change/");
+        return Err(PageError::login_first("/user/password-change/"));
     }
     let page = PasswordPage {
         base: req.base("Change password", None),
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// `POST /user/password-change/`: the current password, then the new one
 /// twice. Every session of the user ends; this browser gets a new one.
-pub async fn password_post(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (mut req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn password_post(FormPost(mut req, form): FormPost) -> Result<Response, PageError> {
     let Some(who) = req.principal.clone() else {
-        return req.login_first("/user/password-change/");
+        return Err(PageError::login_first("/user/password-change/"));
     };
     let back = "/user/password-change/";
     let new = form.get("new_password1").unwrap_or("");
     if new != form.get("new_password2").unwrap_or("") {
-        return req.redirect(back, &["The two new passwords differ.".to_string()]);
+        return Ok(req.redirect(back, &["The two new passwords differ.".to_string()]));
     }
     if new.chars().count() < 8 {
-        return req.redirect(
+        return Ok(req.redirect(
             back,
             &["The new password needs at least 8 characters.".to_string()],
-        );
+        ));
     }
     let store = &req.app.store;
-    match store
-        .authenticate_password(&who.user.username, form.get("old_password").unwrap_or(""))
-        .await
+    let old = form.get("old_password").unwrap_or("");
+    if store
+        .authenticate_password(&who.user.username, old)
+        .await?
+        .is_none()
     {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return req.redirect(back, &["Your current password is incorrect.".to_string()]);
-        }
-        Err(e) => return req.failed(&e),
+        return Ok(req.redirect(back, &["Your current password is incorrect.".to_string()]));
     }
     let changes = patchtrack_store::AccountChanges {
         password: Some(new.to_string()),
         ..patchtrack_store::AccountChanges::default()
     };
-    if let Err(e) = store.change_account(&who.user.username, &changes).await {
-        return req.failed(&e);
-    }
-    if let Err(e) = req.start_session(who.user.id).await {
-        return req.failed(&e);
-    }
-    req.redirect("/user/", &["Your password was changed.".to_string()])
+    store.change_account(&who.user.username, &changes).await?;
+    req.start_session(who.user.id).await?;
+    Ok(req.redirect("/user/", &["Your password was changed.".to_string()]))
 }
 
 #[cfg(test)]

@@ -3,19 +3,16 @@
 //! rename, public or private, reorder, remove patches, delete.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{OriginalUri, Path};
 use axum::response::Response;
 use patchtrack_store::{Bundle, BundleChanges, BundleFilter, BundleOrder, Lookup, Page};
 
 use super::list::{Row, SortLink, rows};
 use super::project::project_or_404;
-use super::{Base, Req};
-use crate::{App, urls};
+use super::{Base, FormPost, PageError, Req};
+use crate::urls;
 
 struct BundleView {
     name: String,
@@ -34,9 +31,9 @@ struct BundlesPage {
     bundles: Vec<BundleView>,
 }
 
-async fn bundle_list(req: Req, project: Option<i64>, back_to: &str) -> Response {
+async fn bundle_list(req: Req, project: Option<i64>, back_to: &str) -> Result<Response, PageError> {
     let Some(me) = req.principal.as_ref().map(|p| p.user.id) else {
-        return req.login_first(back_to);
+        return Err(PageError::login_first(back_to));
     };
     let store = &req.app.store;
     let filter = BundleFilter {
@@ -44,26 +41,18 @@ async fn bundle_list(req: Req, project: Option<i64>, back_to: &str) -> Response 
         projects: project.map(Lookup::Id).into_iter().collect(),
         ..BundleFilter::default()
     };
-    let loaded = async {
-        let listed = store
-            .bundles(
-                Some(me),
-                &filter,
-                &[(BundleOrder::Name, false)],
-                Page {
-                    number: 1,
-                    size: 1000,
-                },
-            )
-            .await?;
-        let projects = store.projects_by_id().await?;
-        Ok::<_, patchtrack_store::StoreError>((listed, projects))
-    }
-    .await;
-    let (listed, projects) = match loaded {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
-    };
+    let listed = store
+        .bundles(
+            Some(me),
+            &filter,
+            &[(BundleOrder::Name, false)],
+            Page {
+                number: 1,
+                size: 1000,
+            },
+        )
+        .await?;
+    let projects = store.projects_by_id().await?;
     let bundles = listed
         .map(|l| l.items)
         .unwrap_or_default()
@@ -89,31 +78,20 @@ async fn bundle_list(req: Req, project: Option<i64>, back_to: &str) -> Response 
         },
         bundles,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// `GET /user/bundles/`.
-pub async fn user_bundles(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    match Req::new(app, &headers).await {
-        Ok(req) => bundle_list(req, None, "/user/bundles/").await,
-        Err(r) => r,
-    }
+pub async fn user_bundles(req: Req) -> Result<Response, PageError> {
+    bundle_list(req, None, "/user/bundles/").await
 }
 
 /// `GET /project/LINK/bundles/`.
 pub async fn project_bundles(
-    State(app): State<Arc<App>>,
     Path(linkname): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let (req, project) = match project_or_404(req, &linkname).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    req: Req,
+) -> Result<Response, PageError> {
+    let project = project_or_404(&req, &linkname).await?;
     let back = format!("/project/{linkname}/bundles/");
     bundle_list(req, Some(project.id), &back).await
 }
@@ -139,55 +117,39 @@ struct BundlePage {
 }
 
 /// The bundle of the URL if the requester may see it (owner, or public).
-async fn find(req: Req, owner: &str, name: &str) -> Result<(Req, Bundle), Response> {
+async fn find(req: &Req, owner: &str, name: &str) -> Result<Bundle, PageError> {
     let viewer = req.principal.as_ref().map(|p| p.user.id);
-    match req.app.store.bundle_by_name(owner, name, viewer).await {
-        Ok(Some(b)) => Ok((req, b)),
-        Ok(None) => Err(req.not_found()),
-        Err(e) => Err(req.failed(&e)),
-    }
+    req.app
+        .store
+        .bundle_by_name(owner, name, viewer)
+        .await?
+        .ok_or(PageError::NotFound)
 }
 
 /// `GET /bundle/OWNER/NAME/`: every patch of the bundle in its order
 /// (Patchwork hides members the default list filters would hide; a bundle
 /// is a hand-picked list, so here all of it shows).
 pub async fn bundle(
-    State(app): State<Arc<App>>,
     Path((owner, name)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let (req, b) = match find(req, &owner, &name).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    req: Req,
+) -> Result<Response, PageError> {
+    let b = find(&req, &owner, &name).await?;
     let store = &req.app.store;
     let owned = req
         .principal
         .as_ref()
         .is_some_and(|p| p.user.id == b.owner.id);
-    let loaded = async {
-        // In the bundle's order (b.patches is by date, as the API lists).
-        let patches = store.patches_by_ids(&b.order).await?;
-        let states = store.states().await?;
-        let tags = store.tags().await?;
-        let projects = store.projects_by_id().await?;
-        let linkname_of: HashMap<i64, String> = projects
-            .values()
-            .map(|p| (p.id, p.linkname.clone()))
-            .collect();
-        let rows = rows(&req.app, &patches, &states, &tags, &linkname_of).await?;
-        let settings = req.settings().await?;
-        Ok::<_, patchtrack_store::StoreError>((rows, tags, projects, settings))
-    }
-    .await;
-    let (rows, tags, projects, settings) = match loaded {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
-    };
+    // In the bundle's order (b.patches is by date, as the API lists).
+    let patches = store.patches_by_ids(&b.order).await?;
+    let states = store.states().await?;
+    let tags = store.tags().await?;
+    let projects = store.projects_by_id().await?;
+    let linkname_of: HashMap<i64, String> = projects
+        .values()
+        .map(|p| (p.id, p.linkname.clone()))
+        .collect();
+    let rows = rows(&req.app, &patches, &states, &tags, &linkname_of).await?;
+    let settings = req.settings().await?;
     let project = projects.get(&b.project_id);
     let (tag_heading, tag_titles) = super::list::tag_heading(&tags);
     let page = BundlePage {
@@ -207,30 +169,23 @@ pub async fn bundle(
         tag_titles,
         bundle_name: b.name,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// `POST /bundle/OWNER/NAME/`: the owner's changes.
 pub async fn bundle_post(
-    State(app): State<Arc<App>>,
     Path((owner, name)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    FormPost(req, form): FormPost,
+) -> Result<Response, PageError> {
     let Some(me) = req.principal.as_ref().map(|p| p.user.id) else {
-        return req.login_first(uri.path());
+        return Err(PageError::login_first(uri.path()));
     };
-    let (req, b) = match find(req, &owner, &name).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let b = find(&req, &owner, &name).await?;
     if b.owner.id != me {
-        return req.forbidden("Only the bundle's owner can change it.");
+        return Err(PageError::forbidden(
+            "Only the bundle's owner can change it.",
+        ));
     }
     let here = urls::bundle(&b.owner.username, &b.name);
     let store = &req.app.store;
@@ -265,12 +220,9 @@ pub async fn bundle_post(
     } else {
         match form.get("action") {
             Some("delete") => {
-                return match store.delete_bundle(b.id).await {
-                    Ok(()) => {
-                        req.redirect("/user/bundles/", &[format!("Bundle {} deleted", b.name)])
-                    }
-                    Err(e) => req.failed(&e),
-                };
+                store.delete_bundle(b.id).await?;
+                let gone = format!("Bundle {} deleted", b.name);
+                return Ok(req.redirect("/user/bundles/", &[gone]));
             }
             Some("remove") => {
                 let gone: Vec<i64> = form
@@ -295,25 +247,20 @@ pub async fn bundle_post(
                 },
                 Some("Bundle updated".to_string()),
             ),
-            _ => return req.redirect(&here, &["Unknown action".to_string()]),
+            _ => return Ok(req.redirect(&here, &["Unknown action".to_string()])),
         }
     };
     if changes.patches.as_ref().is_some_and(Vec::is_empty) {
         // A bundle keeps at least one patch; emptying it deletes it.
-        return match store.delete_bundle(b.id).await {
-            Ok(()) => req.redirect(
-                "/user/bundles/",
-                &[format!("Bundle {} is empty and was deleted", b.name)],
-            ),
-            Err(e) => req.failed(&e),
-        };
+        store.delete_bundle(b.id).await?;
+        let gone = format!("Bundle {} is empty and was deleted", b.name);
+        return Ok(req.redirect("/user/bundles/", &[gone]));
     }
-    match store.save_bundle(me, Some(b.id), &changes).await {
-        Ok(Ok(saved)) => {
+    Ok(match store.save_bundle(me, Some(b.id), &changes).await? {
+        Ok(saved) => {
             let to = urls::bundle(&saved.owner.username, &saved.name);
             req.redirect(&to, &message.into_iter().collect::<Vec<_>>())
         }
-        Ok(Err((_, m))) => req.redirect(&here, &[m]),
-        Err(e) => req.failed(&e),
-    }
+        Err((_, m)) => req.redirect(&here, &[m]),
+    })
 }

@@ -3,12 +3,10 @@
 //! pagination follow Patchwork's parameters; bulk actions need a login.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::{OriginalUri, Path};
+use axum::http::Uri;
 use axum::response::Response;
 use patchtrack_store::{
     BundleChanges, BundleFilter, CheckCounts, Listed, Lookup, Page, Patch, PatchFilter, PatchOrder,
@@ -16,7 +14,7 @@ use patchtrack_store::{
 };
 
 use super::project::project_or_404;
-use super::{Base, Form, Req, day, person_name, series_label};
+use super::{Base, Form, FormPost, PageError, Req, day, person_name, series_label};
 use crate::{App, urls};
 
 /// One row of a patch table.
@@ -403,77 +401,37 @@ async fn patch_filter(
 }
 
 /// Renders a patch list.
-async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Response {
+async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Result<Response, PageError> {
     let f = Filters::read(&Form::query(uri.query()));
     let store = &req.app.store;
-    let states = match store.states().await {
-        Ok(s) => s,
-        Err(e) => return req.failed(&e),
-    };
-    let (filter, chips) = match patch_filter(&req, &spec, &f, &states).await {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
-    };
-    let settings = match req.settings().await {
-        Ok(s) => s,
-        Err(e) => return req.failed(&e),
-    };
+    let states = store.states().await?;
+    let (filter, chips) = patch_filter(&req, &spec, &f, &states).await?;
+    let settings = req.settings().await?;
     let size = u64::try_from(settings.items_per_page.clamp(1, 500)).unwrap_or(100);
     let order = orderings(&f.order);
-    let mut listed = store
-        .patches(
-            &filter,
-            &order,
-            Page {
-                number: f.page,
-                size,
-            },
-        )
-        .await;
-    if let Ok(None) = listed {
+    let at = |number| Page { number, size };
+    let listed = match store.patches(&filter, &order, at(f.page)).await? {
+        Some(l) => Some(l),
         // Past the end: the last page, as upstream.
-        listed = store
-            .patches(
-                &filter,
-                &order,
-                Page {
-                    number: Page::LAST,
-                    size,
-                },
-            )
-            .await;
-    }
-    let listed = match listed {
-        Ok(l) => l.unwrap_or(Listed {
-            items: Vec::new(),
-            total: 0,
-            page: 1,
-        }),
-        Err(e) => return req.failed(&e),
+        None => store.patches(&filter, &order, at(Page::LAST)).await?,
     };
+    let listed = listed.unwrap_or(Listed {
+        items: Vec::new(),
+        total: 0,
+        page: 1,
+    });
     let series = match f.series {
-        Some(id) if spec.todo_of.is_none() => match series_head(&req, spec.project, id).await {
-            Ok(s) => s,
-            Err(e) => return req.failed(&e),
-        },
+        Some(id) if spec.todo_of.is_none() => series_head(&req, spec.project, id).await?,
         _ => None,
     };
-    let loaded = async {
-        let tags = store.tags().await?;
-        let maintainers = store.maintainers(&[spec.project.id]).await?;
-        let bundles = match &req.principal {
-            Some(p) => own_bundles(&req, p, Some(spec.project.id)).await?,
-            None => Vec::new(),
-        };
-        let linkname_of = HashMap::from([(spec.project.id, spec.project.linkname.clone())]);
-        let rows = rows(&req.app, &listed.items, &states, &tags, &linkname_of).await?;
-        Ok::<_, patchtrack_store::StoreError>((tags, maintainers, bundles, rows))
-    }
-    .await;
-    let (tags, maintainers, bundles, rows) = match loaded {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
+    let tags = store.tags().await?;
+    let maintainers = store.maintainers(&[spec.project.id]).await?;
+    let bundles = match &req.principal {
+        Some(p) => own_bundles(&req, p, Some(spec.project.id)).await?,
+        None => Vec::new(),
     };
+    let linkname_of = HashMap::from([(spec.project.id, spec.project.linkname.clone())]);
+    let rows = rows(&req.app, &listed.items, &states, &tags, &linkname_of).await?;
     let (tag_heading, tag_titles) = tag_heading(&tags);
     let pages = Page { number: 1, size }.pages(listed.total);
     let page_url = |n: u64| f.url(&spec.action, &[("page", Some(n.to_string()))]);
@@ -513,7 +471,7 @@ async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Response {
         series,
         f,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// The viewer's bundles (optionally of one project): (id, name).
@@ -580,19 +538,11 @@ async fn series_head(
 
 /// `GET /project/LINK/list/`.
 pub async fn project_list(
-    State(app): State<Arc<App>>,
     Path(linkname): Path<String>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let (req, project) = match project_or_404(req, &linkname).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    req: Req,
+) -> Result<Response, PageError> {
+    let project = project_or_404(&req, &linkname).await?;
     let spec = ListSpec {
         action: format!("/project/{}/list/", project.linkname),
         heading: "Patches".to_string(),
@@ -604,22 +554,14 @@ pub async fn project_list(
 
 /// `GET /user/todo/LINK/`: patches delegated to me that need action.
 pub async fn todo_list(
-    State(app): State<Arc<App>>,
     Path(linkname): Path<String>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    req: Req,
+) -> Result<Response, PageError> {
     let Some(me) = req.principal.as_ref().map(|p| p.user.id) else {
-        return req.login_first(uri.path());
+        return Err(PageError::login_first(uri.path()));
     };
-    let (req, project) = match project_or_404(req, &linkname).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let project = project_or_404(&req, &linkname).await?;
     let spec = ListSpec {
         action: format!("/user/todo/{}/", project.linkname),
         heading: format!("To do in {}", project.name),
@@ -631,48 +573,36 @@ pub async fn todo_list(
 
 /// `POST /project/LINK/list/`: bulk actions on the selected patches.
 pub async fn project_list_post(
-    State(app): State<Arc<App>>,
     Path(linkname): Path<String>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    FormPost(req, form): FormPost,
+) -> Result<Response, PageError> {
     let back = match uri.query() {
         Some(q) => format!("{}?{q}", uri.path()),
         None => uri.path().to_string(),
     };
     let Some(who) = req.principal.clone() else {
-        return req.login_first(&back);
+        return Err(PageError::login_first(back));
     };
-    let (req, project) = match project_or_404(req, &linkname).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let project = project_or_404(&req, &linkname).await?;
     let ids: Vec<i64> = form
         .all("patch_id")
         .filter_map(|v| v.trim().parse().ok())
         .collect();
-    let result = match (form.get("action"), form.get("bundle_name")) {
+    let messages = match (form.get("action"), form.get("bundle_name")) {
         // A bundle name typed in forces "create", even on Enter.
         (_, Some(name)) if !name.trim().is_empty() => {
-            create_bundle(&req, &who, &project, name.trim(), &ids).await
+            create_bundle(&req, &who, &project, name.trim(), &ids).await?
         }
-        (Some("create-bundle"), _) => Ok(vec!["No bundle name was specified".to_string()]),
+        (Some("create-bundle"), _) => vec!["No bundle name was specified".to_string()],
         (Some("add-to-bundle"), _) => {
             let bundle = form.get("bundle_id").and_then(|b| b.parse().ok());
-            add_to_bundle(&req, &who, bundle, &ids).await
+            add_to_bundle(&req, &who, bundle, &ids).await?
         }
-        (Some("update"), _) => bulk_update(&req, &who, &form, &ids).await,
-        _ => Ok(vec!["Unknown action".to_string()]),
+        (Some("update"), _) => bulk_update(&req, &who, &form, &ids).await?,
+        _ => vec!["Unknown action".to_string()],
     };
-    match result {
-        Ok(messages) => req.redirect(&back, &messages),
-        Err(e) => req.failed(&e),
-    }
+    Ok(req.redirect(&back, &messages))
 }
 
 /// Applies the bulk form's state, delegate and archived to every patch

@@ -1,8 +1,9 @@
 //! The web UI: server-rendered pages at Patchwork's URLs, usable without
-//! JavaScript. Handlers read the request into a [`Req`] (who is asking,
-//! their CSRF token, pending messages), call the store, and render an
-//! askama template; everything a mail says is escaped by the templates or
-//! by [`render`].
+//! JavaScript. Handlers take the request as a [`Req`] (who is asking,
+//! their CSRF token, pending messages) or, for a form, a [`FormPost`],
+//! call the store, and render an askama template; everything a mail says
+//! is escaped by the templates or by [`render`]. They fail with a
+//! [`PageError`] through `?`, which becomes the error page ([`error`]).
 //!
 //! Forms are protected by a synchronizer token: a logged-in browser's
 //! comes with its session (the same token the API's `X-CSRFToken` checks),
@@ -10,12 +11,9 @@
 //! Every POST must echo it in `csrfmiddlewaretoken`, and a cross-site
 //! `Origin` is refused outright.
 
-// Helpers return the page to answer with as their error, and handlers
-// send it back at once: boxing it would buy nothing.
-#![allow(clippy::result_large_err)]
-
 mod auth;
 mod bundle;
+mod error;
 mod list;
 mod project;
 pub(crate) mod render;
@@ -27,12 +25,16 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use patchtrack_store::{Principal, Project, StoreError};
 
 use crate::App;
+pub(crate) use error::PageError;
+use error::Slot;
 
 /// The page routes.
 pub fn routes() -> Router<Arc<App>> {
@@ -73,6 +75,7 @@ pub fn routes() -> Router<Arc<App>> {
             "/user/todo/{linkname}/",
             get(list::todo_list).post(list::project_list_post),
         )
+        .route_layer(axum::middleware::from_fn(error::render_failures))
         .route("/static/patchtrack.css", get(stylesheet))
         .route("/static/patchtrack.js", get(script))
 }
@@ -127,17 +130,124 @@ struct ErrorPage {
     detail: String,
 }
 
-/// A page request: who asks, and what the response must carry back.
+/// What a page response carries for its requester, whatever the page:
+/// the navigation bar's user, token and to-do count, pending messages, and
+/// the cookies to set. An error page is rendered from it too.
+#[derive(Debug, Clone)]
+pub(crate) struct PageContext {
+    /// The logged-in user's name.
+    user: Option<String>,
+    csrf: String,
+    messages: Vec<String>,
+    todo: i64,
+    /// `Set-Cookie` values for the response.
+    cookies: Vec<String>,
+    /// Whether the browser reached us over HTTPS (directly configured, or
+    /// as a proxy says): cookies are then `Secure`.
+    secure: bool,
+}
+
+impl PageContext {
+    fn base(&self, title: impl Into<String>, project: Option<&Project>) -> Base {
+        Base {
+            title: title.into(),
+            project: project.map(|p| NavProject {
+                linkname: p.linkname.clone(),
+                name: p.name.clone(),
+            }),
+            user: self.user.clone(),
+            csrf: self.csrf.clone(),
+            messages: self.messages.clone(),
+            todo: self.todo,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    fn finish(self, status: StatusCode, mut response: Response) -> Response {
+        *response.status_mut() = status;
+        let h = response.headers_mut();
+        for c in self.cookies {
+            let c = if self.secure {
+                format!("{c}; Secure")
+            } else {
+                c
+            };
+            if let Ok(v) = c.parse() {
+                h.append(header::SET_COOKIE, v);
+            }
+        }
+        // Pages carry CSRF tokens, and the profile a new API token.
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        // No inline script runs here, so none can be injected either.
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+        response
+    }
+
+    fn render_status(self, status: StatusCode, page: &impl Template) -> Response {
+        match page.render() {
+            Ok(html) => {
+                let response =
+                    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+                self.finish(status, response)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "template failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "server error").into_response()
+            }
+        }
+    }
+
+    /// A page saying what went wrong.
+    fn error(self, status: StatusCode, title: &str, detail: &str) -> Response {
+        let page = ErrorPage {
+            base: self.base(title, None),
+            detail: detail.to_string(),
+        };
+        self.render_status(status, &page)
+    }
+
+    fn redirect(mut self, location: &str, messages: &[String]) -> Response {
+        if !messages.is_empty() {
+            let text = messages.join("\n");
+            let encoded =
+                percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC);
+            self.cookies.retain(|c| !c.starts_with("flash="));
+            self.cookies
+                .push(format!("flash={encoded}; Max-Age=60; {COOKIE_ATTRS}"));
+        }
+        let response = (
+            StatusCode::FOUND,
+            [(header::LOCATION, location.to_string())],
+        )
+            .into_response();
+        self.finish(StatusCode::FOUND, response)
+    }
+}
+
+/// A page request: who asks, and what the response must carry back. An
+/// extractor (the session is read once, before the handler runs); a
+/// failure to read it is a plain 500.
 pub(crate) struct Req {
     pub app: Arc<App>,
     pub principal: Option<Principal>,
     session_id: Option<String>,
-    pub csrf: String,
-    /// `Set-Cookie` values for the response.
-    cookies: Vec<String>,
-    messages: Vec<String>,
-    todo: i64,
     headers: HeaderMap,
+    page: PageContext,
+    /// Where [`error::render_failures`] finds `page` should the handler fail.
+    slot: Slot,
 }
 
 /// Parses the `Cookie` headers into (name, value) pairs.
@@ -174,62 +284,38 @@ fn flash_messages(headers: &HeaderMap) -> Vec<String> {
 /// `Set-Cookie` attributes every cookie of ours has.
 const COOKIE_ATTRS: &str = "Path=/; HttpOnly; SameSite=Lax";
 
-impl Req {
-    /// Reads the session (a stale one counts as none), the CSRF token and
-    /// pending messages.
-    pub async fn new(app: Arc<App>, headers: &HeaderMap) -> Result<Req, Response> {
-        let mut req = Req {
-            app,
-            principal: None,
-            session_id: None,
-            csrf: String::new(),
-            cookies: Vec::new(),
-            messages: flash_messages(headers),
-            todo: 0,
-            headers: headers.clone(),
-        };
-        if !req.messages.is_empty() {
-            req.cookies
-                .push(format!("flash=; Max-Age=0; {COOKIE_ATTRS}"));
-        }
-        if let Some(id) = cookie(headers, "sessionid") {
-            match req.app.store.session(id).await {
-                Ok(Some(s)) => {
-                    req.session_id = Some(id.to_string());
-                    req.csrf = s.csrf_token;
-                    req.principal = Some(s.principal);
-                }
-                Ok(None) => {}
-                Err(e) => return Err(server_error(&e)),
-            }
-        }
-        if let Some(p) = &req.principal {
-            req.todo = match req.app.store.todo_count(p.user.id).await {
-                Ok(n) => n,
-                Err(e) => return Err(server_error(&e)),
-            };
-        } else if let Some(t) = cookie(headers, "csrftoken").filter(|t| t.len() == 64) {
-            req.csrf = t.to_string();
-        } else {
-            req.csrf = match patchtrack_store::random_hex(32) {
-                Ok(t) => t,
-                Err(e) => return Err(server_error(&e)),
-            };
-            req.cookies
-                .push(format!("csrftoken={}; {COOKIE_ATTRS}", req.csrf));
-        }
-        Ok(req)
-    }
+impl FromRequestParts<Arc<App>> for Req {
+    type Rejection = PageError;
 
-    /// Reads a form POST: the request, then its body, which must carry the
-    /// token and come from this site (else the 403 page to answer with).
-    pub async fn post(
-        app: Arc<App>,
-        headers: &HeaderMap,
-        body: &Bytes,
-    ) -> Result<(Req, Form), Response> {
-        let req = Req::new(app, headers).await?;
-        let form = Form::parse(body);
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Req, PageError> {
+        let slot = parts.extensions.get::<Slot>().cloned().unwrap_or_default();
+        Req::read(Arc::clone(app), parts.headers.clone(), slot).await
+    }
+}
+
+/// A form POST: its request and its form, which must carry the token and
+/// come from this site (else the 403 page), and hold no NUL (else a 400).
+pub(crate) struct FormPost(pub Req, pub Form);
+
+impl FromRequest<Arc<App>> for FormPost {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &Arc<App>) -> Result<FormPost, Response> {
+        let headers = request.headers().clone();
+        let slot = request
+            .extensions()
+            .get::<Slot>()
+            .cloned()
+            .unwrap_or_default();
+        // The body first, as a `Bytes` argument before the handler reads
+        // the session would be: a refused body costs no query.
+        let body = Bytes::from_request(request, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let req = Req::read(Arc::clone(app), headers, slot)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::parse(&body);
         if form
             .0
             .iter()
@@ -242,81 +328,98 @@ impl Req {
             )
                 .into_response());
         }
-        let req = req.check_form(&form)?;
-        Ok((req, form))
+        req.check_form(&form).map_err(IntoResponse::into_response)?;
+        Ok(FormPost(req, form))
+    }
+}
+
+impl Req {
+    /// Reads the session (a stale one counts as none), the CSRF token and
+    /// pending messages.
+    async fn read(app: Arc<App>, headers: HeaderMap, slot: Slot) -> Result<Req, PageError> {
+        let secure = app
+            .base_url
+            .as_deref()
+            .is_some_and(|b| b.starts_with("https://"))
+            || headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes() == b"https");
+        let mut page = PageContext {
+            user: None,
+            csrf: String::new(),
+            messages: flash_messages(&headers),
+            todo: 0,
+            cookies: Vec::new(),
+            secure,
+        };
+        if !page.messages.is_empty() {
+            page.cookies
+                .push(format!("flash=; Max-Age=0; {COOKIE_ATTRS}"));
+        }
+        let mut principal = None;
+        let mut session_id = None;
+        if let Some(id) = cookie(&headers, "sessionid")
+            && let Some(s) = app.store.session(id).await?
+        {
+            session_id = Some(id.to_string());
+            page.csrf = s.csrf_token;
+            principal = Some(s.principal);
+        }
+        if let Some(p) = &principal {
+            page.user = Some(p.user.username.clone());
+            page.todo = app.store.todo_count(p.user.id).await?;
+        } else if let Some(t) = cookie(&headers, "csrftoken").filter(|t| t.len() == 64) {
+            page.csrf = t.to_string();
+        } else {
+            page.csrf = patchtrack_store::random_hex(32)?;
+            page.cookies
+                .push(format!("csrftoken={}; {COOKIE_ATTRS}", page.csrf));
+        }
+        let req = Req {
+            app,
+            principal,
+            session_id,
+            headers,
+            page,
+            slot,
+        };
+        req.keep();
+        Ok(req)
+    }
+
+    /// Leaves the page context where an error page would be rendered from.
+    fn keep(&self) {
+        self.slot.set(self.page.clone());
     }
 
     /// Logs this browser in as `user_id`: a new session and its cookie.
     pub async fn start_session(&mut self, user_id: i64) -> Result<(), StoreError> {
         let (id, _csrf) = self.app.store.create_session(user_id).await?;
         let max_age = patchtrack_store::SESSION_MICROS / 1_000_000;
-        self.cookies
-            .push(format!("sessionid={id}; Max-Age={max_age}; {COOKIE_ATTRS}"));
+        self.set_cookie(format!("sessionid={id}; Max-Age={max_age}; {COOKIE_ATTRS}"));
         Ok(())
     }
 
     /// The layout's data.
     pub fn base(&self, title: impl Into<String>, project: Option<&Project>) -> Base {
-        Base {
-            title: title.into(),
-            project: project.map(|p| NavProject {
-                linkname: p.linkname.clone(),
-                name: p.name.clone(),
-            }),
-            user: self.principal.as_ref().map(|p| p.user.username.clone()),
-            csrf: self.csrf.clone(),
-            messages: self.messages.clone(),
-            todo: self.todo,
-            version: env!("CARGO_PKG_VERSION"),
-        }
+        self.page.base(title, project)
     }
 
     /// Adds a message to the page being rendered.
     pub fn message(&mut self, text: impl Into<String>) {
-        self.messages.push(text.into());
+        self.page.messages.push(text.into());
+        self.keep();
     }
 
-    /// Whether the browser reached us over HTTPS (directly configured, or
-    /// as a proxy says): cookies are then `Secure`.
-    fn secure(&self) -> bool {
-        self.app
-            .base_url
-            .as_deref()
-            .is_some_and(|b| b.starts_with("https://"))
-            || self
-                .headers
-                .get("x-forwarded-proto")
-                .is_some_and(|v| v.as_bytes() == b"https")
+    /// Sets a cookie on the response.
+    pub fn set_cookie(&mut self, value: String) {
+        self.page.cookies.push(value);
+        self.keep();
     }
 
-    fn finish(self, status: StatusCode, mut response: Response) -> Response {
-        *response.status_mut() = status;
-        let secure = self.secure();
-        let h = response.headers_mut();
-        for c in self.cookies {
-            let c = if secure { format!("{c}; Secure") } else { c };
-            if let Ok(v) = c.parse() {
-                h.append(header::SET_COOKIE, v);
-            }
-        }
-        // Pages carry CSRF tokens, and the profile a new API token.
-        h.insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        );
-        // No inline script runs here, so none can be injected either.
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            header::HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-            ),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            header::HeaderValue::from_static("nosniff"),
-        );
-        response
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 
     /// Renders a page.
@@ -326,82 +429,18 @@ impl Req {
 
     /// Renders a page with another status.
     pub fn render_status(self, status: StatusCode, page: &impl Template) -> Response {
-        match page.render() {
-            Ok(html) => {
-                let response =
-                    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-                self.finish(status, response)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "template failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "server error").into_response()
-            }
-        }
-    }
-
-    /// A page saying what went wrong.
-    pub fn error(self, status: StatusCode, title: &str, detail: &str) -> Response {
-        let page = ErrorPage {
-            base: self.base(title, None),
-            detail: detail.to_string(),
-        };
-        self.render_status(status, &page)
-    }
-
-    /// 404.
-    pub fn not_found(self) -> Response {
-        self.error(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is nothing at this address.",
-        )
-    }
-
-    /// 403.
-    pub fn forbidden(self, detail: &str) -> Response {
-        self.error(StatusCode::FORBIDDEN, "Forbidden", detail)
-    }
-
-    /// 500 for a store failure (logged, not shown).
-    pub fn failed(self, e: &StoreError) -> Response {
-        tracing::error!(error = %e, "page failed");
-        self.error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Server error",
-            "Something went wrong on our side; it has been logged.",
-        )
+        self.page.render_status(status, page)
     }
 
     /// A 302 to `location` (after a POST, so that a reload does not repeat
     /// it), with messages for the next page.
-    pub fn redirect(mut self, location: &str, messages: &[String]) -> Response {
-        if !messages.is_empty() {
-            let text = messages.join("\n");
-            let encoded =
-                percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC);
-            self.cookies.retain(|c| !c.starts_with("flash="));
-            self.cookies
-                .push(format!("flash={encoded}; Max-Age=60; {COOKIE_ATTRS}"));
-        }
-        let response = (
-            StatusCode::FOUND,
-            [(header::LOCATION, location.to_string())],
-        )
-            .into_response();
-        self.finish(StatusCode::FOUND, response)
-    }
-
-    /// Redirects anonymous users to the login page, coming back here.
-    pub fn login_first(self, back_to: &str) -> Response {
-        let next =
-            percent_encoding::utf8_percent_encode(back_to, percent_encoding::NON_ALPHANUMERIC);
-        let location = format!("/user/login/?next={next}");
-        self.redirect(&location, &[])
+    pub fn redirect(self, location: &str, messages: &[String]) -> Response {
+        self.page.redirect(location, messages)
     }
 
     /// Checks a POST: same-origin (when the browser says) and the form's
-    /// token. The error is the 403 page to answer with.
-    pub fn check_form(self, form: &Form) -> Result<Req, Response> {
+    /// token.
+    fn check_form(&self, form: &Form) -> Result<(), PageError> {
         if let Some(origin) = self
             .headers
             .get(header::ORIGIN)
@@ -421,23 +460,20 @@ impl Req {
                 .unwrap_or("");
             let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
             if origin != "null" && !origin_host.eq_ignore_ascii_case(host) {
-                return Err(self.forbidden("Cross-site form submissions are refused."));
+                return Err(PageError::forbidden(
+                    "Cross-site form submissions are refused.",
+                ));
             }
         }
         let given = form.get("csrfmiddlewaretoken").unwrap_or("");
-        if self.csrf.is_empty()
-            || !crate::api::constant_time_eq(given.as_bytes(), self.csrf.as_bytes())
+        if self.page.csrf.is_empty()
+            || !crate::api::constant_time_eq(given.as_bytes(), self.page.csrf.as_bytes())
         {
-            return Err(self.forbidden(
+            return Err(PageError::forbidden(
                 "CSRF verification failed: reload the page and submit the form again.",
             ));
         }
-        Ok(self)
-    }
-
-    /// Sets a cookie on the response.
-    pub fn set_cookie(&mut self, value: String) {
-        self.cookies.push(value);
+        Ok(())
     }
 
     /// The session cookie value, when logged in.
@@ -458,12 +494,6 @@ impl Req {
             show_ids: false,
         }))
     }
-}
-
-/// A 500 before a [`Req`] exists.
-fn server_error(e: &StoreError) -> Response {
-    tracing::error!(error = %e, "page failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "server error").into_response()
 }
 
 /// A submitted form (`application/x-www-form-urlencoded`), fields in order.

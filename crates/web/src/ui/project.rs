@@ -1,16 +1,11 @@
 //! The project list, a project's page, and its maintainer settings.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::Response;
 use patchtrack_store::{Project, ProjectUpdate};
 
-use super::{Base, Req};
-use crate::App;
+use super::{Base, FormPost, PageError, Req};
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -21,33 +16,26 @@ struct IndexPage {
 
 /// `GET /`: every project; straight to the patch list when there is only
 /// one, as Patchwork does.
-pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let projects = match req.app.store.projects().await {
-        Ok(p) => p,
-        Err(e) => return req.failed(&e),
-    };
+pub async fn index(req: Req) -> Result<Response, PageError> {
+    let projects = req.app.store.projects().await?;
     if let [only] = projects.as_slice() {
         let location = format!("/project/{}/list/", only.linkname);
-        return req.redirect(&location, &[]);
+        return Ok(req.redirect(&location, &[]));
     }
     let page = IndexPage {
         base: req.base("Projects", None),
         projects,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// The project named in the URL, or the 404 page.
-pub(crate) async fn project_or_404(req: Req, linkname: &str) -> Result<(Req, Project), Response> {
-    match req.app.store.cached_project(linkname).await {
-        Ok(Some(p)) => Ok((req, p)),
-        Ok(None) => Err(req.not_found()),
-        Err(e) => Err(req.failed(&e)),
-    }
+pub(crate) async fn project_or_404(req: &Req, linkname: &str) -> Result<Project, PageError> {
+    req.app
+        .store
+        .cached_project(linkname)
+        .await?
+        .ok_or(PageError::NotFound)
 }
 
 #[derive(Template)]
@@ -64,27 +52,11 @@ struct AboutPage {
 }
 
 /// `GET /project/LINK/`.
-pub async fn about(
-    State(app): State<Arc<App>>,
-    Path(linkname): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let (req, project) = match project_or_404(req, &linkname).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn about(Path(linkname): Path<String>, req: Req) -> Result<Response, PageError> {
+    let project = project_or_404(&req, &linkname).await?;
     let store = &req.app.store;
-    let (maintainers, counts) = match (
-        store.maintainers(&[project.id]).await,
-        store.patch_counts(project.id).await,
-    ) {
-        (Ok(m), Ok(c)) => (m, c),
-        (Err(e), _) | (_, Err(e)) => return req.failed(&e),
-    };
+    let maintainers = store.maintainers(&[project.id]).await?;
+    let counts = store.patch_counts(project.id).await?;
     let maintainers = maintainers
         .get(&project.id)
         .map(|users| {
@@ -108,13 +80,13 @@ pub async fn about(
             .principal
             .as_ref()
             .is_some_and(|p| p.maintains(project.id)),
-        api_url: format!("{}/api/", crate::api::base_url(&req.app, &headers)),
+        api_url: format!("{}/api/", crate::api::base_url(&req.app, req.headers())),
         maintainers,
         active: counts.0,
         archived: counts.1,
         project,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 #[derive(Template)]
@@ -124,57 +96,37 @@ struct SettingsPage {
     project: Project,
 }
 
-/// The project, when the requester maintains it; else the page to send.
-async fn maintained(req: Req, linkname: &str, back_to: &str) -> Result<(Req, Project), Response> {
-    let (req, project) = project_or_404(req, linkname).await?;
+/// The project, when the requester maintains it.
+async fn maintained(req: &Req, linkname: &str, back_to: &str) -> Result<Project, PageError> {
+    let project = project_or_404(req, linkname).await?;
     match &req.principal {
-        None => Err(req.login_first(back_to)),
-        Some(p) if !p.maintains(project.id) => {
-            Err(req.forbidden("Only the project's maintainers can change its settings."))
-        }
-        Some(_) => Ok((req, project)),
+        None => Err(PageError::login_first(back_to)),
+        Some(p) if !p.maintains(project.id) => Err(PageError::forbidden(
+            "Only the project's maintainers can change its settings.",
+        )),
+        Some(_) => Ok(project),
     }
 }
 
 /// `GET /project/LINK/settings/`: the fields Patchwork lets maintainers
 /// change through its API (the rest is the site administrator's).
-pub async fn settings(
-    State(app): State<Arc<App>>,
-    Path(linkname): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn settings(Path(linkname): Path<String>, req: Req) -> Result<Response, PageError> {
     let back = format!("/project/{linkname}/settings/");
-    let (req, project) = match maintained(req, &linkname, &back).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let project = maintained(&req, &linkname, &back).await?;
     let page = SettingsPage {
         base: req.base("Settings", Some(&project)),
         project,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// `POST /project/LINK/settings/`.
 pub async fn save_settings(
-    State(app): State<Arc<App>>,
     Path(linkname): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    FormPost(req, form): FormPost,
+) -> Result<Response, PageError> {
     let back = format!("/project/{linkname}/settings/");
-    let (req, project) = match maintained(req, &linkname, &back).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let project = maintained(&req, &linkname, &back).await?;
     let field = |name: &str| Some(form.get(name).unwrap_or("").trim().to_string());
     // These become links on every page of the project: web addresses only.
     for name in [
@@ -186,10 +138,10 @@ pub async fn save_settings(
     ] {
         let value = form.get(name).unwrap_or("").trim();
         if !value.is_empty() && !is_web_url(value) {
-            return req.redirect(
+            return Ok(req.redirect(
                 &back,
                 &[format!("{name}: give an http, https or ftp address")],
-            );
+            ));
         }
     }
     let update = ProjectUpdate {
@@ -201,15 +153,11 @@ pub async fn save_settings(
         commit_url_format: field("commit_url_format"),
         show_dependencies: Some(form.get("show_dependencies") == Some("true")),
     };
-    if let Err(e) = req
-        .app
+    req.app
         .store
         .update_project_fields(project.id, &update)
-        .await
-    {
-        return req.failed(&e);
-    }
-    req.redirect(&back, &["Project settings saved.".to_string()])
+        .await?;
+    Ok(req.redirect(&back, &["Project settings saved.".to_string()]))
 }
 
 /// Whether `url` is a web address (what Django's URLField accepts).

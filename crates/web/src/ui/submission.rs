@@ -2,18 +2,14 @@
 //! checks, the diff, the series around it, and for those who may, the
 //! form that changes state, delegate, archived and commit.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::Response;
 use patchtrack_store::{Check, Comment, Parent, Patch, PatchUpdate, Project, SeriesRef};
 
 use super::project::project_or_404;
-use super::{Base, Form, Req, person_name, render, series_label, when};
-use crate::{App, urls};
+use super::{Base, Form, FormPost, PageError, Req, person_name, render, series_label, when};
+use crate::urls;
 
 /// What the page shows of the submission itself.
 struct Sub {
@@ -114,36 +110,33 @@ async fn comment_views(
 }
 
 /// Sets a comment's `addressed` from the buttons under it, for those who
-/// may (its author, or who may edit what it answers).
-async fn address_comment(
-    req: &Req,
-    parent: Parent,
-    form: &Form,
-) -> Result<Result<String, String>, patchtrack_store::StoreError> {
+/// may (its author, or who may edit what it answers): the message saying
+/// so, else the 403 saying why not.
+async fn address_comment(req: &Req, parent: Parent, form: &Form) -> Result<String, PageError> {
     let Some(who) = &req.principal else {
-        return Ok(Err("Log in to mark comments.".to_string()));
+        return Err(PageError::forbidden("Log in to mark comments."));
     };
     let (Some(id), Some(value)) = (
         form.get("comment_id").and_then(|c| c.parse::<i64>().ok()),
         form.get("addressed").and_then(|a| a.parse::<bool>().ok()),
     ) else {
-        return Ok(Err("Which comment, and addressed or not?".to_string()));
+        return Err(PageError::forbidden("Which comment, and addressed or not?"));
     };
     let store = &req.app.store;
     let Some(comment) = store.comment(parent, id).await? else {
-        return Ok(Err("No such comment.".to_string()));
+        return Err(PageError::forbidden("No such comment."));
     };
     if !store.can_address(who, &comment).await? {
-        return Ok(Err(
-            "You don't have permissions to mark this comment.".to_string()
+        return Err(PageError::forbidden(
+            "You don't have permissions to mark this comment.",
         ));
     }
     store.set_addressed(parent, id, Some(value)).await?;
-    Ok(Ok(if value {
+    Ok(if value {
         "Comment marked addressed".to_string()
     } else {
         "Comment marked unaddressed".to_string()
-    }))
+    })
 }
 
 fn check_views(checks: Vec<Check>) -> Vec<CheckView> {
@@ -218,91 +211,66 @@ async fn series_box(
 
 /// Finds the patch of the URL (the segment is a message-id without
 /// brackets, `/` encoded as `%2F`).
-async fn find_patch(
-    req: Req,
-    linkname: &str,
-    msgid: &str,
-) -> Result<(Req, Project, Patch), Response> {
-    let (req, project) = project_or_404(req, linkname).await?;
+async fn find_patch(req: &Req, linkname: &str, msgid: &str) -> Result<(Project, Patch), PageError> {
+    let project = project_or_404(req, linkname).await?;
     let msgid = format!("<{}>", msgid.replace("%2F", "/").replace("%2f", "/"));
-    match req.app.store.patch_by_msgid(project.id, &msgid).await {
-        Ok(Some(p)) => Ok((req, project, p)),
-        Ok(None) => {
-            // A cover's message-id under /patch/ goes to the cover page.
-            match req.app.store.cover_by_msgid(project.id, &msgid).await {
-                Ok(Some(c)) => {
-                    let to = urls::cover(&project.linkname, &c.msgid);
-                    Err(req.redirect(&to, &[]))
-                }
-                Ok(None) => Err(req.not_found()),
-                Err(e) => Err(req.failed(&e)),
-            }
-        }
-        Err(e) => Err(req.failed(&e)),
+    let store = &req.app.store;
+    if let Some(p) = store.patch_by_msgid(project.id, &msgid).await? {
+        return Ok((project, p));
+    }
+    // A cover's message-id under /patch/ goes to the cover page.
+    match store.cover_by_msgid(project.id, &msgid).await? {
+        Some(c) => Err(PageError::Redirect(urls::cover(
+            &project.linkname,
+            &c.msgid,
+        ))),
+        None => Err(PageError::NotFound),
     }
 }
 
 /// `GET /project/LINK/patch/MSGID/`.
 pub async fn patch(
-    State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let (req, project, patch) = match find_patch(req, &linkname, &msgid).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    req: Req,
+) -> Result<Response, PageError> {
+    let (project, patch) = find_patch(&req, &linkname, &msgid).await?;
     patch_page(req, project, patch).await
 }
 
-async fn patch_page(req: Req, project: Project, patch: Patch) -> Response {
+async fn patch_page(req: Req, project: Project, patch: Patch) -> Result<Response, PageError> {
     let store = &req.app.store;
-    let loaded = async {
-        let states = store.states().await?;
-        let comments = store.all_comments(Parent::Patch(patch.id)).await?;
-        let checks = store
-            .checks(
-                patch.id,
-                &patchtrack_store::CheckFilter::default(),
-                &[(patchtrack_store::CheckOrder::Id, false)],
-                patchtrack_store::Page {
-                    number: 1,
-                    size: 1000,
-                },
-            )
+    let states = store.states().await?;
+    let comments = store.all_comments(Parent::Patch(patch.id)).await?;
+    let checks = store
+        .checks(
+            patch.id,
+            &patchtrack_store::CheckFilter::default(),
+            &[(patchtrack_store::CheckOrder::Id, false)],
+            patchtrack_store::Page {
+                number: 1,
+                size: 1000,
+            },
+        )
+        .await?
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let series = series_box(&req, &project, patch.series.as_ref(), &patch.msgid).await?;
+    let editable = match &req.principal {
+        Some(p) => store.can_edit_patch(p, patch.id).await?,
+        None => false,
+    };
+    let mut delegates = if editable {
+        store
+            .maintainers(&[project.id])
             .await?
-            .map(|l| l.items)
-            .unwrap_or_default();
-        let series = series_box(&req, &project, patch.series.as_ref(), &patch.msgid).await?;
-        let editable = match &req.principal {
-            Some(p) => store.can_edit_patch(p, patch.id).await?,
-            None => false,
-        };
-        let delegates = if editable {
-            store
-                .maintainers(&[project.id])
-                .await?
-                .remove(&project.id)
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let bundles = match &req.principal {
-            Some(p) => super::list::own_bundles(&req, p, Some(project.id)).await?,
-            None => Vec::new(),
-        };
-        Ok::<_, patchtrack_store::StoreError>((
-            states, comments, checks, series, editable, delegates, bundles,
-        ))
-    }
-    .await;
-    let (states, comments, checks, series, editable, mut delegates, bundles) = match loaded {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
+            .remove(&project.id)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let bundles = match &req.principal {
+        Some(p) => super::list::own_bundles(&req, p, Some(project.id)).await?,
+        None => Vec::new(),
     };
     // The current delegate stays a choice even if no longer a maintainer.
     if let Some(d) = &patch.delegate
@@ -347,10 +315,7 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Response {
         message: render::message(body.content.as_deref().unwrap_or("")),
         pull_url: patch.pull_url.clone(),
     };
-    let comments = match comment_views(&req, comments).await {
-        Ok(c) => c,
-        Err(e) => return req.failed(&e),
-    };
+    let comments = comment_views(&req, comments).await?;
     let page = SubmissionPage {
         base: req.base(patch.name.clone(), Some(&project)),
         related: patch
@@ -372,69 +337,49 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Response {
         series,
         sub,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// `POST /project/LINK/patch/MSGID/`: the update form (who may edit the
 /// patch) or the bundle forms (anyone logged in).
 pub async fn patch_post(
-    State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (req, project, patch) = match find_patch(req, &linkname, &msgid).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    FormPost(req, form): FormPost,
+) -> Result<Response, PageError> {
+    let (project, patch) = find_patch(&req, &linkname, &msgid).await?;
     let here = urls::patch(&project.linkname, &patch.msgid);
     let Some(who) = req.principal.clone() else {
-        return req.login_first(&here);
+        return Err(PageError::login_first(here));
     };
     let store = &req.app.store;
     let bundle_name = form.get("bundle_name").unwrap_or("").trim();
     let messages = match form.get("action") {
         Some("create-bundle") | Some("add-to-bundle") if !bundle_name.is_empty() => {
-            super::list::create_bundle(&req, &who, &project, bundle_name, &[patch.id]).await
+            super::list::create_bundle(&req, &who, &project, bundle_name, &[patch.id]).await?
         }
-        Some("create-bundle") => Ok(vec!["No bundle name was specified".to_string()]),
+        Some("create-bundle") => vec!["No bundle name was specified".to_string()],
         Some("add-to-bundle") => {
             let bundle = form.get("bundle_id").and_then(|b| b.parse().ok());
-            super::list::add_to_bundle(&req, &who, bundle, &[patch.id]).await
+            super::list::add_to_bundle(&req, &who, bundle, &[patch.id]).await?
         }
-        Some("address") => match address_comment(&req, Parent::Patch(patch.id), &form).await {
-            Ok(Ok(m)) => Ok(vec![m]),
-            Ok(Err(m)) => return req.forbidden(&m),
-            Err(e) => Err(e),
-        },
+        Some("address") => vec![address_comment(&req, Parent::Patch(patch.id), &form).await?],
         _ => {
-            match store.can_edit_patch(&who, patch.id).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    return req.forbidden("You don't have permissions to edit this patch.");
-                }
-                Err(e) => return req.failed(&e),
+            if !store.can_edit_patch(&who, patch.id).await? {
+                return Err(PageError::forbidden(
+                    "You don't have permissions to edit this patch.",
+                ));
             }
             let current = patch.delegate.as_ref().map(|d| d.id);
-            match update_from_form(&req, &form, current).await {
-                Ok(Ok(update)) => match store.update_patch(&who, patch.id, &update).await {
-                    Ok(Ok(())) => Ok(vec!["Patch updated".to_string()]),
-                    Ok(Err(refused)) => Ok(vec![super::list::refusal(&refused)]),
-                    Err(e) => Err(e),
+            match update_from_form(&req, &form, current).await? {
+                Ok(update) => match store.update_patch(&who, patch.id, &update).await? {
+                    Ok(()) => vec!["Patch updated".to_string()],
+                    Err(refused) => vec![super::list::refusal(&refused)],
                 },
-                Ok(Err(message)) => Ok(vec![message]),
-                Err(e) => Err(e),
+                Err(message) => vec![message],
             }
         }
     };
-    match messages {
-        Ok(m) => req.redirect(&here, &m),
-        Err(e) => req.failed(&e),
-    }
+    Ok(req.redirect(&here, &messages))
 }
 
 /// The patch form's fields as an update, or the message saying why not.
@@ -472,48 +417,22 @@ async fn update_from_form(
 
 /// `GET /project/LINK/cover/MSGID/`.
 pub async fn cover(
-    State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let (req, project) = match project_or_404(req, &linkname).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    req: Req,
+) -> Result<Response, PageError> {
+    let project = project_or_404(&req, &linkname).await?;
     let msgid = format!("<{msgid}>");
     let store = &req.app.store;
-    let cover = match store.cover_by_msgid(project.id, &msgid).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return match store.patch_by_msgid(project.id, &msgid).await {
-                Ok(Some(p)) => {
-                    let to = urls::patch(&project.linkname, &p.msgid);
-                    req.redirect(&to, &[])
-                }
-                Ok(None) => req.not_found(),
-                Err(e) => req.failed(&e),
-            };
-        }
-        Err(e) => return req.failed(&e),
+    let Some(cover) = store.cover_by_msgid(project.id, &msgid).await? else {
+        // A patch's message-id under /cover/ goes to the patch page.
+        return match store.patch_by_msgid(project.id, &msgid).await? {
+            Some(p) => Ok(req.redirect(&urls::patch(&project.linkname, &p.msgid), &[])),
+            None => Err(PageError::NotFound),
+        };
     };
-    let loaded = async {
-        let comments = store.all_comments(Parent::Cover(cover.id)).await?;
-        let series = series_box(&req, &project, cover.series.as_ref(), &cover.msgid).await?;
-        Ok::<_, patchtrack_store::StoreError>((comments, series))
-    }
-    .await;
-    let (comments, series) = match loaded {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
-    };
-    let comments = match comment_views(&req, comments).await {
-        Ok(c) => c,
-        Err(e) => return req.failed(&e),
-    };
+    let comments = store.all_comments(Parent::Cover(cover.id)).await?;
+    let series = series_box(&req, &project, cover.series.as_ref(), &cover.msgid).await?;
+    let comments = comment_views(&req, comments).await?;
     let body = cover.body.clone();
     let sub = Sub {
         id: cover.id,
@@ -556,41 +475,25 @@ pub async fn cover(
         delegates: Vec::new(),
         bundles: Vec::new(),
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// `POST /project/LINK/cover/MSGID/`: the comments' addressed buttons.
 pub async fn cover_post(
-    State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (req, project) = match project_or_404(req, &linkname).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let cover = match req
+    FormPost(req, form): FormPost,
+) -> Result<Response, PageError> {
+    let project = project_or_404(&req, &linkname).await?;
+    let cover = req
         .app
         .store
         .cover_by_msgid(project.id, &format!("<{msgid}>"))
-        .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return req.not_found(),
-        Err(e) => return req.failed(&e),
-    };
+        .await?
+        .ok_or(PageError::NotFound)?;
     let here = urls::cover(&project.linkname, &cover.msgid);
     if req.principal.is_none() {
-        return req.login_first(&here);
+        return Err(PageError::login_first(here));
     }
-    match address_comment(&req, Parent::Cover(cover.id), &form).await {
-        Ok(Ok(m)) => req.redirect(&here, &[m]),
-        Ok(Err(m)) => req.forbidden(&m),
-        Err(e) => req.failed(&e),
-    }
+    let done = address_comment(&req, Parent::Cover(cover.id), &form).await?;
+    Ok(req.redirect(&here, &[done]))
 }

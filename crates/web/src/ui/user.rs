@@ -1,17 +1,12 @@
 //! The user area: profile (API token, list settings, maintained
 //! projects, bundles) and the to-do summary.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use patchtrack_store::{UserRef, UserUpdate};
 
-use super::{Base, Req};
-use crate::{App, urls};
+use super::{Base, FormPost, PageError, Req};
+use crate::urls;
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -29,25 +24,17 @@ struct ProfilePage {
     bundles: Vec<(String, String)>,
 }
 
-async fn profile_page(req: Req, new_token: Option<String>) -> Response {
+async fn profile_page(req: Req, new_token: Option<String>) -> Result<Response, PageError> {
     let Some(who) = req.principal.clone() else {
-        return req.login_first("/user/");
+        return Err(PageError::login_first("/user/"));
     };
     let store = &req.app.store;
-    let loaded = async {
-        let user = store.user(who.user.id).await?;
-        let has_token = store.has_token(who.user.id).await?;
-        let projects = store.projects_by_id().await?;
-        let bundles = super::list::own_bundles(&req, &who, None).await?;
-        Ok::<_, patchtrack_store::StoreError>((user, has_token, projects, bundles))
-    }
-    .await;
-    let (user, has_token, projects, bundles) = match loaded {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
-    };
+    let user = store.user(who.user.id).await?;
+    let has_token = store.has_token(who.user.id).await?;
+    let projects = store.projects_by_id().await?;
+    let bundles = super::list::own_bundles(&req, &who, None).await?;
     let Some(user) = user else {
-        return req.not_found();
+        return Err(PageError::NotFound);
     };
     let mut maintains: Vec<(String, String)> = who
         .maintains
@@ -75,66 +62,51 @@ async fn profile_page(req: Req, new_token: Option<String>) -> Response {
             .collect(),
         user: user.user,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
 
 /// `GET /user/`.
-pub async fn profile(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    match Req::new(app, &headers).await {
-        Ok(req) => profile_page(req, None).await,
-        Err(r) => r,
-    }
+pub async fn profile(req: Req) -> Result<Response, PageError> {
+    profile_page(req, None).await
 }
 
 /// `POST /user/`: generate or revoke the API token, or save settings. A
 /// new token is shown on the response page itself, never stored in clear.
-pub async fn profile_post(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (mut req, form) = match Req::post(app, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn profile_post(FormPost(mut req, form): FormPost) -> Result<Response, PageError> {
     let Some(who) = req.principal.clone() else {
-        return req.login_first("/user/");
+        return Err(PageError::login_first("/user/"));
     };
     let store = &req.app.store;
     match form.get("action") {
-        Some("generate") => match store.create_token(&who.user.username).await {
-            Ok(token) => {
-                req.message("A new API token was generated; the old one no longer works.");
-                profile_page(req, Some(token)).await
-            }
-            Err(e) => req.failed(&e),
-        },
-        Some("revoke") => match store.revoke_tokens(who.user.id).await {
-            Ok(()) => req.redirect("/user/", &["Your API token was revoked.".to_string()]),
-            Err(e) => req.failed(&e),
-        },
+        Some("generate") => {
+            let token = store.create_token(&who.user.username).await?;
+            req.message("A new API token was generated; the old one no longer works.");
+            profile_page(req, Some(token)).await
+        }
+        Some("revoke") => {
+            store.revoke_tokens(who.user.id).await?;
+            Ok(req.redirect("/user/", &["Your API token was revoked.".to_string()]))
+        }
         Some("settings") => {
             let Some(items) = form
                 .get("items_per_page")
                 .and_then(|v| v.trim().parse::<i64>().ok())
                 .filter(|n| (1..=500).contains(n))
             else {
-                return req.redirect(
+                return Ok(req.redirect(
                     "/user/",
                     &["Patches per page must be between 1 and 500.".to_string()],
-                );
+                ));
             };
             let update = UserUpdate {
                 items_per_page: Some(items),
                 show_ids: Some(form.get("show_ids") == Some("true")),
                 ..UserUpdate::default()
             };
-            match store.update_user(who.user.id, &update).await {
-                Ok(_) => req.redirect("/user/", &["Settings saved.".to_string()]),
-                Err(e) => req.failed(&e),
-            }
+            store.update_user(who.user.id, &update).await?;
+            Ok(req.redirect("/user/", &["Settings saved.".to_string()]))
         }
-        _ => req.redirect("/user/", &["Unknown action".to_string()]),
+        _ => Ok(req.redirect("/user/", &["Unknown action".to_string()])),
     }
 }
 
@@ -149,26 +121,14 @@ struct TodoPage {
 
 /// `GET /user/todo/`: the to-do count per project; straight to the list
 /// when only one project has any, as Patchwork does.
-pub async fn todo(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let req = match Req::new(app, &headers).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+pub async fn todo(req: Req) -> Result<Response, PageError> {
     let Some(who) = req.principal.clone() else {
-        return req.login_first("/user/todo/");
+        return Err(PageError::login_first("/user/todo/"));
     };
     let store = &req.app.store;
-    let loaded = async {
-        let counts = store.todo_by_project(who.user.id).await?;
-        let projects = store.projects_by_id().await?;
-        let states = store.states().await?;
-        Ok::<_, patchtrack_store::StoreError>((counts, projects, states))
-    }
-    .await;
-    let (counts, projects, states) = match loaded {
-        Ok(x) => x,
-        Err(e) => return req.failed(&e),
-    };
+    let counts = store.todo_by_project(who.user.id).await?;
+    let projects = store.projects_by_id().await?;
+    let states = store.states().await?;
     let rows: Vec<(String, String, i64)> = counts
         .iter()
         .filter_map(|(id, n)| {
@@ -179,7 +139,7 @@ pub async fn todo(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         .collect();
     if let [(linkname, _, _)] = rows.as_slice() {
         let to = format!("/user/todo/{linkname}/");
-        return req.redirect(&to, &[]);
+        return Ok(req.redirect(&to, &[]));
     }
     let page = TodoPage {
         base: req.base("To do", None),
@@ -191,5 +151,5 @@ pub async fn todo(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
             .join(", "),
         projects: rows,
     };
-    req.render(&page)
+    Ok(req.render(&page))
 }
