@@ -28,17 +28,37 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/cover/{id}/mbox/", get(legacy_cover_mbox))
 }
 
-/// Upstream raises `Http404` for every missing download (unknown patch,
-/// `?series=` on a patch outside any series or naming another one):
-/// browsers and clients get Django's HTML 404 page, not text.
-fn not_found() -> Response {
-    crate::api::not_found_page()
+/// Why a download is not sent.
+#[derive(Debug)]
+pub(crate) enum DownloadError {
+    /// Upstream raises `Http404` for every missing download (unknown
+    /// patch, `?series=` on a patch outside any series or naming another
+    /// one): browsers and clients get Django's HTML 404 page, not text.
+    NotFound,
+    /// A plain-text 500; the cause is logged, not shown.
+    Store(StoreError),
 }
 
-fn failed(e: &StoreError) -> Response {
-    tracing::error!(error = %e, "download failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "server error\n").into_response()
+impl From<StoreError> for DownloadError {
+    fn from(e: StoreError) -> Self {
+        DownloadError::Store(e)
+    }
 }
+
+impl IntoResponse for DownloadError {
+    fn into_response(self) -> Response {
+        match self {
+            DownloadError::NotFound => crate::api::not_found_page(),
+            DownloadError::Store(e) => {
+                tracing::error!(error = %e, "download failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "server error\n").into_response()
+            }
+        }
+    }
+}
+
+/// What a download handler answers.
+pub(crate) type Download = Result<Response, DownloadError>;
 
 fn attachment(content_type: &'static str, filename: &str, body: String) -> Response {
     (
@@ -131,84 +151,61 @@ async fn patch_mbox(
     State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
-) -> Response {
-    let patch = match project_patch(&app, &linkname, &msgid).await {
-        Ok(Some((_, patch))) => patch,
-        Ok(None) => return not_found(),
-        Err(e) => return failed(&e),
-    };
+) -> Download {
+    let (_, patch) = project_patch(&app, &linkname, &msgid)
+        .await?
+        .ok_or(DownloadError::NotFound)?;
     let params = Params::parse(uri.query());
     let mut patches = vec![patch.clone()];
     // An empty `?series=` is no request for the series (a falsy value
     // upstream).
     if let Some(wanted) = params.last("series").filter(|s| !s.is_empty()) {
-        let Some(series) = &patch.series else {
-            return not_found();
-        };
+        let series = patch.series.as_ref().ok_or(DownloadError::NotFound)?;
         if wanted != "*" && wanted.parse::<i64>().ok() != Some(series.id) {
-            return not_found();
+            return Err(DownloadError::NotFound);
         }
         // The patch and every patch with a lower number, in number order.
-        let ids = match app.store.series_patch_ids(series.id).await {
-            Ok(ids) => ids,
-            Err(e) => return failed(&e),
-        };
-        patches = match app.store.patches_by_ids(&ids).await {
-            Ok(all) => all
-                .into_iter()
-                .filter(|p| p.number <= patch.number)
-                .collect(),
-            Err(e) => return failed(&e),
-        };
+        let ids = app.store.series_patch_ids(series.id).await?;
+        patches = app.store.patches_by_ids(&ids).await?;
+        patches.retain(|p| p.number <= patch.number);
     }
-    let text = match patches_mbox(&app, &patches).await {
-        Ok(text) => text,
-        Err(e) => return failed(&e),
-    };
-    attachment(
+    let text = patches_mbox(&app, &patches).await?;
+    Ok(attachment(
         "text/plain; charset=utf-8",
         &format!("{}.patch", export::filename(&patch.name)),
         text,
-    )
+    ))
 }
 
 async fn patch_raw(
     State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
-) -> Response {
-    match project_patch(&app, &linkname, &msgid).await {
-        Ok(Some((_, p))) => attachment(
-            "text/x-patch",
-            &format!("{}.diff", export::filename(&p.name)),
-            p.body.and_then(|b| b.diff).unwrap_or_default(),
-        ),
-        Ok(None) => not_found(),
-        Err(e) => failed(&e),
-    }
+) -> Download {
+    let (_, p) = project_patch(&app, &linkname, &msgid)
+        .await?
+        .ok_or(DownloadError::NotFound)?;
+    Ok(attachment(
+        "text/x-patch",
+        &format!("{}.diff", export::filename(&p.name)),
+        p.body.and_then(|b| b.diff).unwrap_or_default(),
+    ))
 }
 
 async fn cover_mbox(
     State(app): State<Arc<App>>,
     Path((linkname, msgid)): Path<(String, String)>,
-) -> Response {
-    let project = match app.store.cached_project(&linkname).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found(),
-        Err(e) => return failed(&e),
-    };
-    let cover = match app
+) -> Download {
+    let project = app
+        .store
+        .cached_project(&linkname)
+        .await?
+        .ok_or(DownloadError::NotFound)?;
+    let cover = app
         .store
         .cover_by_msgid(project.id, &format!("<{msgid}>"))
-        .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return not_found(),
-        Err(e) => return failed(&e),
-    };
-    let comments = match app.store.all_comments(Parent::Cover(cover.id)).await {
-        Ok(c) => c,
-        Err(e) => return failed(&e),
-    };
+        .await?
+        .ok_or(DownloadError::NotFound)?;
+    let comments = app.store.all_comments(Parent::Cover(cover.id)).await?;
     let body = cover.body.as_ref();
     let (ctime, rfc2822) = date_forms(cover.date);
     let text = export::mbox(&Submission {
@@ -227,63 +224,50 @@ async fn cover_mbox(
         ctime,
         rfc2822,
     });
-    attachment(
+    Ok(attachment(
         "text/plain",
         &format!("{}.mbox", export::filename(&cover.name)),
         text,
-    )
+    ))
 }
 
-async fn series_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    let series = match app.store.series(id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found(),
-        Err(e) => return failed(&e),
-    };
-    let ids = match app.store.series_patch_ids(id).await {
-        Ok(ids) => ids,
-        Err(e) => return failed(&e),
-    };
+async fn series_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Download {
+    let id = id.parse::<i64>().map_err(|_| DownloadError::NotFound)?;
+    let series = app.store.series(id).await?.ok_or(DownloadError::NotFound)?;
+    let ids = app.store.series_patch_ids(id).await?;
     let name = series
         .name
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("Untitled series #{id}"));
-    match ids_mbox(&app, &ids).await {
-        Ok(text) => attachment(
-            "text/plain",
-            &format!("{}.patch", export::filename(&name)),
-            text,
-        ),
-        Err(e) => failed(&e),
-    }
+    let text = ids_mbox(&app, &ids).await?;
+    Ok(attachment(
+        "text/plain",
+        &format!("{}.patch", export::filename(&name)),
+        text,
+    ))
 }
 
 async fn bundle_mbox(
     State(app): State<Arc<App>>,
     Path((owner, name)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
+) -> Download {
     let viewer = match crate::api::authenticate(&app, &headers, None).await {
         Ok(p) => p.map(|(p, _)| p.user.id),
         Err(_) => None,
     };
-    let bundle = match app.store.bundle_by_name(&owner, &name, viewer).await {
-        Ok(Some(b)) => b,
-        Ok(None) => return not_found(),
-        Err(e) => return failed(&e),
-    };
-    match ids_mbox(&app, &bundle.order).await {
-        Ok(text) => attachment(
-            "text/plain",
-            &format!("bundle-{}-{}.mbox", bundle.id, bundle.name),
-            text,
-        ),
-        Err(e) => failed(&e),
-    }
+    let bundle = app
+        .store
+        .bundle_by_name(&owner, &name, viewer)
+        .await?
+        .ok_or(DownloadError::NotFound)?;
+    let text = ids_mbox(&app, &bundle.order).await?;
+    Ok(attachment(
+        "text/plain",
+        &format!("bundle-{}-{}.mbox", bundle.id, bundle.name),
+        text,
+    ))
 }
 
 /// A 302 to `location` without cookies, as Django's redirects are.
@@ -296,51 +280,37 @@ pub(crate) fn found(location: &str) -> Response {
 }
 
 /// A 302 from `/patch/ID/...` to the patch's URL plus `suffix`.
-pub(crate) async fn legacy_patch_target(app: &App, id: &str, suffix: &str) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    let projects = match app.store.projects_by_id().await {
-        Ok(p) => p,
-        Err(e) => return failed(&e),
-    };
-    match app.store.patch(id).await {
-        Ok(Some(p)) => {
-            let link = projects.get(&p.project_id).map_or("", |p| &p.linkname);
-            found(&format!("{}{suffix}", crate::urls::patch(link, &p.msgid)))
-        }
-        Ok(None) => not_found(),
-        Err(e) => failed(&e),
-    }
+pub(crate) async fn legacy_patch_target(app: &App, id: &str, suffix: &str) -> Download {
+    let id = id.parse::<i64>().map_err(|_| DownloadError::NotFound)?;
+    let projects = app.store.projects_by_id().await?;
+    let p = app.store.patch(id).await?.ok_or(DownloadError::NotFound)?;
+    let link = projects.get(&p.project_id).map_or("", |p| &p.linkname);
+    Ok(found(&format!(
+        "{}{suffix}",
+        crate::urls::patch(link, &p.msgid)
+    )))
 }
 
-async fn legacy_patch_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+async fn legacy_patch_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Download {
     legacy_patch_target(&app, &id, "mbox/").await
 }
 
-async fn legacy_patch_raw(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+async fn legacy_patch_raw(State(app): State<Arc<App>>, Path(id): Path<String>) -> Download {
     legacy_patch_target(&app, &id, "raw/").await
 }
 
-async fn legacy_cover_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+async fn legacy_cover_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Download {
     legacy_cover_target(&app, &id, "mbox/").await
 }
 
 /// A 302 from `/cover/ID/...` to the cover's URL plus `suffix`.
-pub(crate) async fn legacy_cover_target(app: &App, id: &str, suffix: &str) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return not_found();
-    };
-    let projects = match app.store.projects_by_id().await {
-        Ok(p) => p,
-        Err(e) => return failed(&e),
-    };
-    match app.store.cover(id).await {
-        Ok(Some(c)) => {
-            let link = projects.get(&c.project_id).map_or("", |p| &p.linkname);
-            found(&format!("{}{suffix}", crate::urls::cover(link, &c.msgid)))
-        }
-        Ok(None) => not_found(),
-        Err(e) => failed(&e),
-    }
+pub(crate) async fn legacy_cover_target(app: &App, id: &str, suffix: &str) -> Download {
+    let id = id.parse::<i64>().map_err(|_| DownloadError::NotFound)?;
+    let projects = app.store.projects_by_id().await?;
+    let c = app.store.cover(id).await?.ok_or(DownloadError::NotFound)?;
+    let link = projects.get(&c.project_id).map_or("", |p| &p.linkname);
+    Ok(found(&format!(
+        "{}{suffix}",
+        crate::urls::cover(link, &c.msgid)
+    )))
 }

@@ -86,11 +86,17 @@ async fn pwclientrc(
     }
 }
 
-async fn legacy_patch(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+async fn legacy_patch(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> crate::download::Download {
     crate::download::legacy_patch_target(&app, &id, "").await
 }
 
-async fn legacy_cover(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+async fn legacy_cover(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> crate::download::Download {
     crate::download::legacy_cover_target(&app, &id, "").await
 }
 
