@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admin;
 mod affinity;
+mod dump;
 mod input;
 mod mailin;
 mod parse;
@@ -75,6 +76,9 @@ enum Command {
     /// Replace every patch relation with the groups of a file (one line
     /// of space-separated patch ids per relation).
     Replacerelations(repair::ReplaceArgs),
+    /// Write every patch of the site (or of projects named by list id)
+    /// into a tar of one mbox per project, as Patchwork's dumparchive.
+    Dumparchive(dump::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -173,6 +177,7 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&cli.database, args).await?,
         Command::Retag(args) => repair::retag(&open(&cli.database).await?, args).await?,
         Command::Rehash(args) => repair::rehash(&open(&cli.database).await?, args).await?,
+        Command::Dumparchive(args) => dump::run(&open(&cli.database).await?, args).await?,
         Command::Replacerelations(args) => {
             repair::replace_relations(&open(&cli.database).await?, args).await?;
         }

@@ -165,3 +165,92 @@ fn repair_commands_report_what_they_did() {
     let out = patchtrack(&db, &["replacerelations", "/nonexistent/file"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `dumparchive`: one mbox per project in a tar, plain or gzipped, every
+/// patch once; an unknown list id is an error.
+#[test]
+fn dumparchive_writes_a_tar_of_mboxes() {
+    let path = common::scratch_dir().join("dump.db");
+    let _ = std::fs::remove_file(&path);
+    let db = format!("sqlite://{}", path.display());
+    let out_dir = common::scratch_dir().join("dump-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let run = |args: &[&str]| {
+        let out = patchtrack(&db, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for (linkname, listid) in [("p", "p.example.org"), ("q", "q.example.org")] {
+        run(&[
+            "project",
+            "add",
+            "--linkname",
+            linkname,
+            "--name",
+            linkname,
+            "--listid",
+            listid,
+        ]);
+    }
+    let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
+    run(&[
+        "parsearchive",
+        "--list-id",
+        "p.example.org",
+        mbox.to_str().unwrap(),
+    ]);
+    let dir = out_dir.to_str().unwrap();
+    let printed = run(&["dumparchive", "--directory", dir, "p.example.org"]);
+    assert!(printed.contains("Project 01/01 (p)"), "{printed}");
+    let read = |compressed: bool| {
+        let name = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.to_string_lossy()
+                    .ends_with(if compressed { ".tar.gz" } else { ".tar" })
+            })
+            .unwrap();
+        let file = std::fs::File::open(&name).unwrap();
+        let reader: Box<dyn std::io::Read> = if compressed {
+            Box::new(flate2::read::GzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        let mut archive = tar::Archive::new(reader);
+        let mut members = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            members.push((entry.path().unwrap().display().to_string(), text));
+        }
+        std::fs::remove_file(name).unwrap();
+        members
+    };
+    let members = read(false);
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].0, "p.mbox");
+    assert_eq!(members[0].1.matches("\nFrom patchwork ").count() + 1, 2);
+    assert!(members[0].1.starts_with("From patchwork "));
+    assert!(
+        members[0].1.ends_with("\n\n"),
+        "each patch followed by a newline"
+    );
+    run(&["dumparchive", "-c", "--directory", dir]);
+    let members = read(true);
+    let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["p.mbox", "q.mbox"]);
+    assert_eq!(members[1].1, "", "a project without patches");
+    let out = patchtrack(
+        &db,
+        &["dumparchive", "--directory", dir, "nope.example.org"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Project not found: nope.example.org"));
+}

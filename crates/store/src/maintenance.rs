@@ -122,6 +122,25 @@ impl Store {
         Ok((done, changed))
     }
 
+    /// The ids of a project's patches after `after`, by id, at most
+    /// `limit`: for walking a whole project (a dump) without offsets.
+    pub async fn project_patch_ids(
+        &self,
+        project_id: i64,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT id FROM patch WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(project_id)
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
     /// Replaces every patch relation with `groups` (Patchwork's
     /// `replacerelations`), in one transaction: a group whose ids name
     /// fewer than two existing patches is left out, and so is one larger

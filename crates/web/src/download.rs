@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use patchtrack_mail::export::{self, Submission};
-use patchtrack_store::{Parent, Patch, Project, StoreError, time};
+use patchtrack_store::{Parent, Patch, Project, StoreError};
 
 use crate::App;
 use crate::api::params::Params;
@@ -74,63 +74,6 @@ fn attachment(content_type: &'static str, filename: &str, body: String) -> Respo
         .into_response()
 }
 
-const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// (`ctime`, RFC 2822) forms of a stored date.
-fn date_forms(t: time::Micros) -> (String, String) {
-    let [y, mo, d, h, mi, s, wd] = time::parts(t);
-    let day = DAYS[usize::try_from(wd).unwrap_or(0) % 7];
-    let month = MONTHS[usize::try_from(mo - 1).unwrap_or(0) % 12];
-    (
-        format!("{day} {month} {d:>2} {h:02}:{mi:02}:{s:02} {y}"),
-        format!("{day}, {d:02} {month} {y} {h:02}:{mi:02}:{s:02} -0000"),
-    )
-}
-
-/// The mbox message of one patch, with its comments' trailers.
-fn patch_message(project: &Project, p: &Patch, comments: &[String]) -> String {
-    let body = p.body.as_ref();
-    let (ctime, rfc2822) = date_forms(p.date);
-    export::mbox(&Submission {
-        id: p.id,
-        headers: body.map_or("", |b| b.headers.as_str()),
-        content: body.and_then(|b| b.content.as_deref()),
-        diff: body.and_then(|b| b.diff.as_deref()),
-        submitter_name: p.submitter.name.as_deref(),
-        submitter_email: &p.submitter.email,
-        delegate_email: p.delegate.as_ref().map(|d| d.email.as_str()),
-        list_email: &project.listemail,
-        comments: comments.iter().map(String::as_str).collect(),
-        ctime,
-        rfc2822,
-    })
-}
-
-/// Patches as mbox messages joined by a newline, their comments read in
-/// one statement.
-async fn patches_mbox(app: &App, patches: &[Patch]) -> Result<String, StoreError> {
-    let projects = app.store.projects_by_id().await?;
-    let ids: Vec<i64> = patches.iter().map(|p| p.id).collect();
-    let comments = app.store.patch_comment_contents(&ids).await?;
-    Ok(patches
-        .iter()
-        .filter_map(|p| {
-            let project = projects.get(&p.project_id)?;
-            let trailers = comments.get(&p.id).map_or(&[][..], Vec::as_slice);
-            Some(patch_message(project, p, trailers))
-        })
-        .collect::<Vec<_>>()
-        .join("\n"))
-}
-
-/// The patches of `ids`, in that order, as mbox messages.
-pub(crate) async fn ids_mbox(app: &App, ids: &[i64]) -> Result<String, StoreError> {
-    patches_mbox(app, &app.store.patches_by_ids(ids).await?).await
-}
-
 /// The project of a web URL and its patch with this message-id.
 pub(crate) async fn project_patch(
     app: &App,
@@ -169,7 +112,7 @@ async fn patch_mbox(
         patches = app.store.patches_by_ids(&ids).await?;
         patches.retain(|p| p.number <= patch.number);
     }
-    let text = patches_mbox(&app, &patches).await?;
+    let text = crate::mbox::patches_mbox(&app.store, &patches).await?;
     Ok(attachment(
         "text/plain; charset=utf-8",
         &format!("{}.patch", export::filename(&patch.name)),
@@ -207,7 +150,7 @@ async fn cover_mbox(
         .ok_or(DownloadError::NotFound)?;
     let comments = app.store.all_comments(Parent::Cover(cover.id)).await?;
     let body = cover.body.as_ref();
-    let (ctime, rfc2822) = date_forms(cover.date);
+    let (ctime, rfc2822) = crate::mbox::date_forms(cover.date);
     let text = export::mbox(&Submission {
         id: cover.id,
         headers: body.map_or("", |b| b.headers.as_str()),
@@ -240,7 +183,7 @@ async fn series_mbox(State(app): State<Arc<App>>, Path(id): Path<String>) -> Dow
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("Untitled series #{id}"));
-    let text = ids_mbox(&app, &ids).await?;
+    let text = crate::mbox::patch_ids_mbox(&app.store, &ids).await?;
     Ok(attachment(
         "text/plain",
         &format!("{}.patch", export::filename(&name)),
@@ -262,7 +205,7 @@ async fn bundle_mbox(
         .bundle_by_name(&owner, &name, viewer)
         .await?
         .ok_or(DownloadError::NotFound)?;
-    let text = ids_mbox(&app, &bundle.order).await?;
+    let text = crate::mbox::patch_ids_mbox(&app.store, &bundle.order).await?;
     Ok(attachment(
         "text/plain",
         &format!("bundle-{}-{}.mbox", bundle.id, bundle.name),

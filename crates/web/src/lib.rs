@@ -12,6 +12,7 @@ mod download;
 mod error;
 mod html;
 pub mod json;
+pub mod mbox;
 mod pages;
 pub mod server;
 pub mod throttle;

@@ -722,7 +722,7 @@ impl Methods<'_> {
         let Some(id) = object_id(id)? else {
             return Ok(Value::Str(String::new()));
         };
-        let mbox = crate::download::ids_mbox(self.app, &[id]).await?;
+        let mbox = crate::mbox::patch_ids_mbox(&self.app.store, &[id]).await?;
         Ok(Value::Str(mbox))
     }
 
