@@ -1157,3 +1157,71 @@ async fn a_store_failure_is_the_error_page_with_the_nav_bar() {
         assert!(bare.cookies.is_empty());
     }
 }
+
+/// `/about/` says which APIs are on, the old help pages move there for
+/// good, and Patchwork's token URL makes a new token shown once.
+#[tokio::test]
+async fn about_help_and_the_token_url() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let r = &f.router;
+        let about = send(r, "GET", "/about/", "", None, None).await;
+        assert_eq!(about.status, 200);
+        assert!(
+            about.body.contains("<td id=\"api-xmlrpc\">enabled</td>")
+                && about
+                    .body
+                    .contains("git config pw.server http://pw.example.org/api/"),
+            "{}",
+            about.body
+        );
+        for old in ["/help/", "/help/about/", "/help/pwclient/"] {
+            let moved = send(r, "GET", old, "", None, None).await;
+            assert_eq!(
+                (moved.status, moved.location.as_str()),
+                (301, "/about/"),
+                "{old}"
+            );
+        }
+        let off = patchtrack_web::router(patchtrack_web::App {
+            xmlrpc: false,
+            ..patchtrack_web::App::new(store.clone())
+        });
+        let about = send(&off, "GET", "/about/", "", None, None).await;
+        assert!(about.body.contains("<td id=\"api-xmlrpc\">disabled</td>"));
+
+        let m = session(&store, "maint").await;
+        let old_token = f.tokens[4].clone().unwrap();
+        let form = format!("csrfmiddlewaretoken={}", m.csrf);
+        let made = send(
+            r,
+            "POST",
+            "/user/generate-token/",
+            &m.cookie,
+            Some(&form),
+            None,
+        )
+        .await;
+        assert_eq!(made.status, 200);
+        assert!(
+            made.body.contains("A new API token was generated"),
+            "{}",
+            made.body
+        );
+        let (status, _) = support::get(r, "/api/users/", Some(&old_token)).await;
+        assert_eq!(status, 403, "the old token no longer works");
+        // Without the form token, or logged out, nothing happens.
+        let refused = send(
+            r,
+            "POST",
+            "/user/generate-token/",
+            &m.cookie,
+            Some(""),
+            None,
+        )
+        .await;
+        assert_eq!(refused.status, 403);
+        let anonymous = send(r, "POST", "/user/generate-token/", "", Some(""), None).await;
+        assert_ne!(anonymous.status, 200);
+    }
+}

@@ -11,6 +11,7 @@
 //! Every POST must echo it in `csrfmiddlewaretoken`, and a cross-site
 //! `Origin` is refused outright.
 
+mod about;
 mod auth;
 mod bundle;
 mod error;
@@ -70,6 +71,14 @@ pub fn routes() -> Router<Arc<App>> {
             get(auth::password).post(auth::password_post),
         )
         .route("/user/", get(user::profile).post(user::profile_post))
+        .route(
+            "/user/generate-token/",
+            axum::routing::post(user::generate_token),
+        )
+        .route("/about/", get(about::about))
+        .route("/help/", get(about::help))
+        .route("/help/about/", get(about::help))
+        .route("/help/pwclient/", get(about::help))
         .route("/user/todo/", get(user::todo))
         .route(
             "/user/todo/{linkname}/",

@@ -72,17 +72,13 @@ pub async fn profile(req: Req) -> Result<Response, PageError> {
 
 /// `POST /user/`: generate or revoke the API token, or save settings. A
 /// new token is shown on the response page itself, never stored in clear.
-pub async fn profile_post(FormPost(mut req, form): FormPost) -> Result<Response, PageError> {
+pub async fn profile_post(FormPost(req, form): FormPost) -> Result<Response, PageError> {
     let Some(who) = req.principal.clone() else {
         return Err(PageError::login_first("/user/"));
     };
     let store = &req.app.store;
     match form.get("action") {
-        Some("generate") => {
-            let token = store.create_token(&who.user.username).await?;
-            req.message("A new API token was generated; the old one no longer works.");
-            profile_page(req, Some(token)).await
-        }
+        Some("generate") => new_token(req, &who).await,
         Some("revoke") => {
             store.revoke_tokens(who.user.id).await?;
             Ok(req.redirect("/user/", &["Your API token was revoked.".to_string()]))
@@ -108,6 +104,23 @@ pub async fn profile_post(FormPost(mut req, form): FormPost) -> Result<Response,
         }
         _ => Ok(req.redirect("/user/", &["Unknown action".to_string()])),
     }
+}
+
+/// A new API token, shown on the profile page it answers with (it is
+/// stored hashed, so it cannot be shown again after a redirect).
+async fn new_token(mut req: Req, who: &patchtrack_store::Principal) -> Result<Response, PageError> {
+    let token = req.app.store.create_token(&who.user.username).await?;
+    req.message("A new API token was generated; the old one no longer works.");
+    profile_page(req, Some(token)).await
+}
+
+/// `POST /user/generate-token/`, Patchwork's own URL for the profile's
+/// button: the same as the profile form's "generate" action.
+pub async fn generate_token(FormPost(req, _): FormPost) -> Result<Response, PageError> {
+    let Some(who) = req.principal.clone() else {
+        return Err(PageError::login_first("/user/"));
+    };
+    new_token(req, &who).await
 }
 
 #[derive(Template)]
