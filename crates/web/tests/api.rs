@@ -709,3 +709,152 @@ async fn sessions_need_the_csrf_token_to_write() {
         );
     }
 }
+
+/// A one-line patch mail to `listid`.
+fn patch_mail(msgid: &str, listid: &str) -> String {
+    format!(
+        "From: Sub Mitter <sub@example.org>\nSubject: [PATCH] {msgid}: change\n\
+         Message-Id: <{msgid}@example.org>\nList-Id: <{listid}>\n\
+         Date: Mon, 3 Feb 2020 04:05:06 +0000\n\nChange.\n---\n\
+         diff --git a/{msgid} b/{msgid}\n--- a/{msgid}\n+++ b/{msgid}\n@@ -1 +1 @@\n-a\n+b\n"
+    )
+}
+
+/// Every refusal the store makes, as the client reads it: status and the
+/// exact body Patchwork sends.
+#[tokio::test]
+async fn refusals_read_as_upstream() {
+    for store in common::stores().await {
+        let site = Site::new(store);
+        common::project(&site.store, "proj", "proj.example.org").await;
+        common::project(&site.store, "far", "far.example.org").await;
+        let mut ids = Vec::new();
+        for (msgid, listid) in [
+            ("a", "proj.example.org"),
+            ("b", "proj.example.org"),
+            ("c", "proj.example.org"),
+            ("d", "proj.example.org"),
+            ("f", "far.example.org"),
+        ] {
+            let opts = IngestOptions {
+                list_id: Some(listid.into()),
+            };
+            let mail = patch_mail(msgid, listid);
+            match site.store.ingest(mail.as_bytes(), &opts).await.unwrap() {
+                patchtrack_store::Outcome::Patch { id } => ids.push(id),
+                other => panic!("{other:?}"),
+            }
+        }
+        let [a, b, c, d, f] = ids[..] else {
+            panic!("{ids:?}")
+        };
+        let maint = site.user("maint", &["proj"]).await;
+        let json = "application/json";
+        let send = |method: &'static str, url: String, body: String| {
+            let site = &site;
+            let maint = maint.clone();
+            async move {
+                let (status, _, body) = site
+                    .call(method, &url, Some(&maint), Some((json, body.as_str())))
+                    .await;
+                (status.as_u16(), body)
+            }
+        };
+        let patch =
+            |id: i64, body: &str| send("PATCH", format!("/api/1.2/patches/{id}/"), body.into());
+        let bundle = |body: String| send("POST", "/api/1.2/bundles/".into(), body);
+
+        assert_eq!(
+            patch(a, r#"{"state":"bogus"}"#).await,
+            (
+                400,
+                "{\"state\":[\"Invalid state bogus. Expected one of: new, under-review, \
+                 accepted, rejected, rfc, not-applicable, changes-requested, \
+                 awaiting-upstream, superseded, deferred.\"]}"
+                    .into()
+            )
+        );
+        assert_eq!(
+            patch(a, r#"{"delegate":999999}"#).await,
+            (
+                400,
+                r#"{"delegate":["Invalid pk \"999999\" - object does not exist."]}"#.into()
+            )
+        );
+        assert_eq!(
+            patch(a, r#"{"related":[999999]}"#).await,
+            (
+                400,
+                r#"{"related":["Invalid pk \"999999\" - object does not exist."]}"#.into()
+            )
+        );
+        assert_eq!(
+            patch(a, &format!(r#"{{"related":[{f}]}}"#)).await,
+            (
+                403,
+                r#"{"detail":"At least one patch is part of a project you are not maintaining."}"#
+                    .into()
+            )
+        );
+        assert_eq!(patch(a, &format!(r#"{{"related":[{b}]}}"#)).await.0, 200);
+        assert_eq!(patch(c, &format!(r#"{{"related":[{d}]}}"#)).await.0, 200);
+        assert_eq!(
+            patch(a, &format!(r#"{{"related":[{c}]}}"#)).await,
+            (
+                409,
+                "{\"detail\":\"At least one patch is already part of another relation. You have \
+                 to explicitly remove a patch from its existing relation before moving it to \
+                 this one.\"}"
+                    .into()
+            )
+        );
+
+        let field = |name: &str, message: &str| {
+            (
+                400,
+                format!("{{\"{name}\":[{}]}}", Value::String(message.into())),
+            )
+        };
+        assert_eq!(
+            bundle(r#"{"name":"x","patches":[]}"#.into()).await,
+            field("patches", "Bundles cannot be empty")
+        );
+        assert_eq!(
+            bundle(r#"{"name":"x","patches":[999999]}"#.into()).await,
+            field("patches", "Invalid pk \"999999\" - object does not exist.")
+        );
+        assert_eq!(
+            bundle(format!(r#"{{"name":"x","patches":[{a},{f}]}}"#)).await,
+            field("patches", "Bundle patches must belong to the same project")
+        );
+        assert_eq!(
+            bundle(format!(r#"{{"name":"  ","patches":[{a}]}}"#)).await,
+            field("name", "This field may not be blank.")
+        );
+        assert_eq!(
+            bundle(format!(
+                r#"{{"name":"{}","patches":[{a}]}}"#,
+                "n".repeat(51)
+            ))
+            .await,
+            field("name", "Ensure this field has no more than 50 characters.")
+        );
+        assert_eq!(
+            bundle(format!(
+                r#"{{"name":"{}","patches":[{a}]}}"#,
+                "n".repeat(50)
+            ))
+            .await
+            .0,
+            201
+        );
+        assert_eq!(
+            bundle(format!(
+                r#"{{"name":"{}","patches":[{b}]}}"#,
+                "n".repeat(50)
+            ))
+            .await,
+            field("name", "A bundle with this name already exists.")
+        );
+    }
+}
