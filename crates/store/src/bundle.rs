@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::Store;
-use crate::error::{Result, StoreError};
+use crate::error::{Refused, Result, StoreError};
 use crate::listing::{Listed, Lookup, Page, push_order, push_search};
 use crate::refs::{self, PatchRef, UserRef};
 use crate::resolve::Kind;
@@ -238,19 +238,19 @@ impl Store {
     }
 
     /// Checks a bundle's patch list: not empty, every id exists, one
-    /// project. Returns the project, or the field error Patchwork gives.
-    async fn bundle_project(&self, patches: &[i64]) -> Result<std::result::Result<i64, String>> {
+    /// project. Returns the project, or why not.
+    async fn bundle_project(&self, patches: &[i64]) -> Result<std::result::Result<i64, Refused>> {
         if patches.is_empty() {
-            return Ok(Err("Bundles cannot be empty".into()));
+            return Ok(Err(Refused::EmptyBundle));
         }
         // Unlike upstream (docs/compatibility.md): every bundle list embeds
         // each bundle's patches, so their number is bounded.
         let distinct = patches.iter().collect::<HashSet<_>>().len();
         if distinct > self.group_limit {
-            return Ok(Err(format!(
-                "Ensure this field has no more than {} elements.",
-                self.group_limit
-            )));
+            return Ok(Err(Refused::TooMany {
+                field: "patches",
+                max: self.group_limit,
+            }));
         }
         let mut sql = Sql::new("SELECT id, project_id FROM patch WHERE id IN ");
         sql.bind_list(patches.iter().copied());
@@ -262,41 +262,44 @@ impl Store {
             .collect::<Result<_>>()?;
         for id in patches {
             if !found.contains_key(id) {
-                return Ok(Err(format!("Invalid pk \"{id}\" - object does not exist.")));
+                return Ok(Err(Refused::NoSuchObject {
+                    field: "patches",
+                    id: *id,
+                }));
             }
         }
         let first = found[&patches[0]];
         if found.values().any(|p| *p != first) {
-            return Ok(Err("Bundle patches must belong to the same project".into()));
+            return Ok(Err(Refused::BundleAcrossProjects));
         }
         Ok(Ok(first))
     }
 
-    /// Creates or changes a bundle of `owner`. A field error comes back as
-    /// `Err((field, message))` inside the Ok.
+    /// Creates or changes a bundle of `owner`; a refusal comes back inside
+    /// the Ok.
     pub async fn save_bundle(
         &self,
         owner: i64,
         existing: Option<i64>,
         changes: &BundleChanges,
-    ) -> Result<std::result::Result<Bundle, (&'static str, String)>> {
+    ) -> Result<std::result::Result<Bundle, Refused>> {
         let mut project = None;
         if let Some(patches) = &changes.patches {
             match self.bundle_project(patches).await? {
                 Ok(p) => project = Some(p),
-                Err(msg) => return Ok(Err(("patches", msg))),
+                Err(refused) => return Ok(Err(refused)),
             }
         }
         if let Some(name) = &changes.name {
-            let len = name.chars().count();
             if name.trim().is_empty() {
-                return Ok(Err(("name", "This field may not be blank.".into())));
+                return Ok(Err(Refused::Blank { field: "name" }));
             }
-            if len > 50 {
-                return Ok(Err((
-                    "name",
-                    "Ensure this field has no more than 50 characters.".into(),
-                )));
+            // Upstream's model field: `max_length=50`.
+            if name.chars().count() > 50 {
+                return Ok(Err(Refused::TooLong {
+                    field: "name",
+                    max: 50,
+                }));
             }
             let mut sql = Sql::new("SELECT id FROM bundle WHERE owner_id = ");
             sql.bind(owner).push(" AND name = ").bind(name.clone());
@@ -304,10 +307,7 @@ impl Store {
                 sql.push(" AND id <> ").bind(id);
             }
             if sql.fetch_optional(&self.pool).await?.is_some() {
-                return Ok(Err((
-                    "name",
-                    "A bundle with this name already exists.".into(),
-                )));
+                return Ok(Err(Refused::BundleNameTaken));
             }
         }
         let mut tx = self.begin_write().await?;
@@ -325,8 +325,11 @@ impl Store {
                 id
             }
             None => {
-                let (Some(name), Some(project)) = (&changes.name, project) else {
-                    return Ok(Err(("name", "This field is required.".into())));
+                let Some(name) = &changes.name else {
+                    return Ok(Err(Refused::Required { field: "name" }));
+                };
+                let Some(project) = project else {
+                    return Ok(Err(Refused::Required { field: "patches" }));
                 };
                 sqlx::query(
                     "INSERT INTO bundle (owner_id, project_id, name, public) \

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::db::Store;
-use crate::error::{Result, StoreError};
+use crate::error::{Refused, Result, StoreError};
 use crate::listing::{DateRange, Listed, Lookup, Page, push_order};
 use crate::refs::{self, UserRef};
 use crate::resolve::Kind;
@@ -236,14 +236,21 @@ impl Store {
     }
 
     /// Posts a check as `user_id`, with its `check-created` event.
-    pub async fn add_check(&self, patch_id: i64, user_id: i64, new: &NewCheck) -> Result<Check> {
+    pub async fn add_check(
+        &self,
+        patch_id: i64,
+        user_id: i64,
+        new: &NewCheck,
+    ) -> Result<std::result::Result<Check, Refused>> {
         let mut tx = self.begin_write().await?;
-        let project: i64 = sqlx::query("SELECT project_id FROM patch WHERE id = $1")
+        let Some(row) = sqlx::query("SELECT project_id FROM patch WHERE id = $1")
             .bind(patch_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound("No Patch matches the given query.".into()))?
-            .try_get("project_id")?;
+        else {
+            return Ok(Err(Refused::NoSuchPatch));
+        };
+        let project: i64 = row.try_get("project_id")?;
         let now = time::now();
         let id: i64 = sqlx::query(
             "INSERT INTO check_result (patch_id, user_id, date, state, target_url, description, \
@@ -273,6 +280,7 @@ impl Store {
         tx.commit().await?;
         self.check(patch_id, id)
             .await?
+            .map(Ok)
             .ok_or_else(|| StoreError::Inconsistent("a check vanished while stored".into()))
     }
 }

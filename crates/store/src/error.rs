@@ -38,6 +38,54 @@ impl StoreError {
     }
 }
 
+/// Why the store refused a change: the request's fault, not the
+/// server's, so the caller answers the client instead of logging. The store
+/// says what is wrong and with which input; `web` words it, byte for byte
+/// as Patchwork and Django REST framework do, so the wire's wording has one
+/// home and the store none. `field` is the input as the API names it.
+// The variants' docs say what their fields hold; a line per field would
+// only echo its name.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// A value the change cannot do without is missing.
+    Required { field: &'static str },
+    /// A text is empty once trimmed.
+    Blank { field: &'static str },
+    /// A text is longer than `max` characters.
+    TooLong { field: &'static str, max: usize },
+    /// A list holds more than `max` distinct items (the store's group
+    /// limit, docs/compatibility.md).
+    TooMany { field: &'static str, max: usize },
+    /// An id in the input names no object.
+    NoSuchObject { field: &'static str, id: i64 },
+    /// A bundle needs at least one patch (the pages delete a bundle they
+    /// empty rather than save it).
+    EmptyBundle,
+    /// A bundle's patches come from more than one project.
+    BundleAcrossProjects,
+    /// The owner already has a bundle of that name.
+    BundleNameTaken,
+    /// No state has the slug `value` slugifies to; `slugs` are the
+    /// states' slugs in their order, for the message listing them.
+    UnknownState { value: String, slugs: Vec<String> },
+    /// Only a maintainer of the patch's project may be its delegate: `user`
+    /// (username) does not maintain `project` (linkname).
+    NotMaintainer { user: String, project: String },
+    /// The change would grow a relation past the store's group limit `max`
+    /// to `size` patches (docs/compatibility.md: every member embeds all
+    /// the others).
+    RelationTooBig { max: usize, size: usize },
+    /// Relating patches takes maintaining every project they belong to.
+    RelatesUnmaintained,
+    /// The patches belong to different relations: one must be left
+    /// explicitly before joining another.
+    RelationConflict,
+    /// The patch the change is about does not exist (callers look it up
+    /// first, so only a concurrent deletion gets here).
+    NoSuchPatch,
+}
+
 /// Unique-constraint races, SQLite busy/locked, PostgreSQL serialization
 /// failures and deadlocks, and connection loss are worth a retry.
 pub(crate) fn is_transient(e: &sqlx::Error) -> bool {

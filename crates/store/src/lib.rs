@@ -46,12 +46,12 @@ pub use check::{Check, CheckCounts, CheckFilter, CheckOrder, CheckState, NewChec
 pub use comment::{Comment, CommentOrder, Parent};
 pub use cover::{Cover, CoverFilter, CoverOrder};
 pub use db::{Backend, DEFAULT_GROUP_LIMIT, DEFAULT_URL, Store};
-pub use error::{Result, StoreError};
+pub use error::{Refused, Result, StoreError};
 pub use event::{CheckRef, CommentRef, Event, EventFilter};
 pub use ingest::{IngestOptions, Outcome};
 pub use listing::{DateRange, Listed, Lookup, Page};
 pub use patch::{Body, Patch, PatchFilter, PatchOrder};
-pub use patch_update::{PatchUpdate, UpdateRefused};
+pub use patch_update::PatchUpdate;
 pub use person::{Person, PersonOrder};
 pub use project::{NewProject, Project, ProjectOrder, ProjectUpdate};
 pub use refs::{CoverRef, PatchRef, PersonRef, SeriesRef, UserRef};

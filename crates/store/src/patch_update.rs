@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use sqlx::Row;
 
 use crate::db::Store;
-use crate::error::{Result, StoreError};
+use crate::error::{Refused, Result};
 use crate::sql::Sql;
 use crate::time;
 use crate::user::Principal;
@@ -31,17 +31,6 @@ pub struct PatchUpdate {
     pub related: Option<Vec<i64>>,
 }
 
-/// Why an update was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpdateRefused {
-    /// Not allowed (403) with Patchwork's message.
-    Forbidden(String),
-    /// A field is invalid (400).
-    Field(&'static str, String),
-    /// The relation change conflicts with existing relations (409).
-    Conflict(String),
-}
-
 impl Store {
     /// Whether `who` may change the patch: its submitter's account, its
     /// delegate, or a maintainer of its project.
@@ -63,18 +52,18 @@ impl Store {
     }
 
     /// The state whose slug matches `input` once lower-cased and slugified
-    /// (so `Under Review` finds `under-review`), or the error listing slugs.
-    pub async fn state_for_input(&self, input: &str) -> Result<std::result::Result<i64, String>> {
+    /// (so `Under Review` finds `under-review`), or the refusal listing the
+    /// slugs.
+    pub async fn state_for_input(&self, input: &str) -> Result<std::result::Result<i64, Refused>> {
         let wanted = crate::state::slugify(&input.to_lowercase());
         let states = self.states().await?;
         if let Some(s) = states.iter().find(|s| s.slug == wanted) {
             return Ok(Ok(s.id));
         }
-        let slugs: Vec<&str> = states.iter().map(|s| s.slug.as_str()).collect();
-        Ok(Err(format!(
-            "Invalid state {input}. Expected one of: {}.",
-            slugs.join(", ")
-        )))
+        Ok(Err(Refused::UnknownState {
+            value: input.to_string(),
+            slugs: states.into_iter().map(|s| s.slug).collect(),
+        }))
     }
 
     /// Applies `update` to a patch on behalf of `who` (already known to be
@@ -84,15 +73,17 @@ impl Store {
         who: &Principal,
         patch_id: i64,
         update: &PatchUpdate,
-    ) -> Result<std::result::Result<(), UpdateRefused>> {
+    ) -> Result<std::result::Result<(), Refused>> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
+        let Some(row) = sqlx::query(
             "SELECT project_id, state_id, delegate_id, related_id FROM patch WHERE id = $1",
         )
         .bind(patch_id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| StoreError::NotFound("No Patch matches the given query.".into()))?;
+        else {
+            return Ok(Err(Refused::NoSuchPatch));
+        };
         let project: i64 = row.try_get("project_id")?;
         let old_state: i64 = row.try_get("state_id")?;
         let old_delegate: Option<i64> = row.try_get("delegate_id")?;
@@ -110,23 +101,23 @@ impl Store {
             .await?;
             match ok {
                 None => {
-                    return Ok(Err(UpdateRefused::Field(
-                        "delegate",
-                        format!("Invalid pk \"{d}\" - object does not exist."),
-                    )));
+                    return Ok(Err(Refused::NoSuchObject {
+                        field: "delegate",
+                        id: d,
+                    }));
                 }
                 Some(r) if r.try_get::<i64, _>("n")? == 0 => {
-                    let name: String = r.try_get("username")?;
+                    let user: String = r.try_get("username")?;
                     let linkname: String =
                         sqlx::query("SELECT linkname FROM project WHERE id = $1")
                             .bind(project)
                             .fetch_one(&mut *tx)
                             .await?
                             .try_get("linkname")?;
-                    return Ok(Err(UpdateRefused::Field(
-                        "delegate",
-                        format!("User '{name}' is not a maintainer for project '{linkname}'"),
-                    )));
+                    return Ok(Err(Refused::NotMaintainer {
+                        user,
+                        project: linkname,
+                    }));
                 }
                 Some(_) => {}
             }
@@ -223,7 +214,7 @@ async fn change_relation(
     tx: &mut Tx,
     who: &Principal,
     change: Change<'_>,
-) -> Result<std::result::Result<(), UpdateRefused>> {
+) -> Result<std::result::Result<(), Refused>> {
     let Change {
         patch_id,
         project,
@@ -260,15 +251,13 @@ async fn change_relation(
         }
     }
     if let Some(missing) = wanted.iter().find(|p| !found.contains(p)) {
-        return Ok(Err(UpdateRefused::Field(
-            "related",
-            format!("Invalid pk \"{missing}\" - object does not exist."),
-        )));
+        return Ok(Err(Refused::NoSuchObject {
+            field: "related",
+            id: *missing,
+        }));
     }
     if projects.iter().any(|p| !who.maintains(*p)) {
-        return Ok(Err(UpdateRefused::Forbidden(
-            "At least one patch is part of a project you are not maintaining.".into(),
-        )));
+        return Ok(Err(Refused::RelatesUnmaintained));
     }
     if wanted.is_empty() {
         let Some(rel) = relation else {
@@ -297,11 +286,7 @@ async fn change_relation(
     }
     if relations.len() > 1 || (relation.is_some() && relations.iter().any(|r| Some(*r) != relation))
     {
-        return Ok(Err(UpdateRefused::Conflict(
-            "At least one patch is already part of another relation. You have to explicitly \
-             remove a patch from its existing relation before moving it to this one."
-                .into(),
-        )));
+        return Ok(Err(Refused::RelationConflict));
     }
     // The relation the patches end in, and its size before.
     let joined = relations.first().copied().or(relation);
@@ -333,13 +318,7 @@ async fn change_relation(
     // A relation already over the limit (made before the limit existed) is
     // served up to it and may stay as it is, but not grow.
     if newcomers > 0 && size > limit {
-        return Ok(Err(UpdateRefused::Field(
-            "related",
-            format!(
-                "A relation cannot hold more than {limit} patches; this change would make it \
-                 {size}."
-            ),
-        )));
+        return Ok(Err(Refused::RelationTooBig { max: limit, size }));
     }
     let target = match joined {
         Some(r) => r,

@@ -34,6 +34,7 @@ async fn post(store: &Store, patch: i64, user: i64, context: &str, state: CheckS
             },
         )
         .await
+        .unwrap()
         .unwrap();
     // Distinct dates, as checks posted over time have.
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;

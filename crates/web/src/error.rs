@@ -52,7 +52,7 @@ impl ApiError {
 
     /// The `No X matches the given query.` 404.
     pub fn no_match(model: &str) -> ApiError {
-        ApiError::NotFound(format!("No {model} matches the given query."))
+        ApiError::NotFound(no_match_detail(model))
     }
 
     /// Status and body.
@@ -120,6 +120,11 @@ impl ApiError {
             ),
         }
     }
+}
+
+/// Django's 404 text for a model (`get_object_or_404`).
+pub(crate) fn no_match_detail(model: &str) -> String {
+    format!("No {model} matches the given query.")
 }
 
 impl From<patchtrack_store::StoreError> for ApiError {

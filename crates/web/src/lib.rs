@@ -14,6 +14,7 @@ mod html;
 pub mod json;
 pub mod mbox;
 mod pages;
+mod refusal;
 pub mod server;
 pub mod throttle;
 mod ui;

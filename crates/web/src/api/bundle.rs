@@ -125,7 +125,7 @@ pub async fn create(app: &App, ctx: &Ctx, body: &Body) -> Result<Reply, ApiError
     let changes = changes(body, true)?;
     match app.store.save_bundle(who.user.id, None, &changes).await? {
         Ok(b) => respond(app, ctx, &b, true).await,
-        Err((field, msg)) => Err(ApiError::field(field, msg)),
+        Err(refused) => Err(refused.into()),
     }
 }
 
@@ -160,6 +160,6 @@ pub async fn write(
         .await?
     {
         Ok(b) => respond(app, ctx, &b, false).await,
-        Err((field, msg)) => Err(ApiError::field(field, msg)),
+        Err(refused) => Err(refused.into()),
     }
 }

@@ -172,7 +172,7 @@ pub async fn create(app: &App, ctx: &Ctx, patch_id: i64, body: &Body) -> Result<
                 context,
             },
         )
-        .await?;
+        .await??;
     let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
     render(&e, &mut j, &check);

@@ -2,7 +2,7 @@
 //! update maintainers (and submitters, delegates) make.
 
 use axum::http::Method;
-use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchUpdate, UpdateRefused, time};
+use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchUpdate, time};
 
 use super::embed::Embed;
 use super::params::Invalid;
@@ -208,7 +208,7 @@ pub async fn update(
             };
             match app.store.state_for_input(&text).await? {
                 Ok(s) => update.state = Some(s),
-                Err(msg) => return Err(ApiError::field("state", msg)),
+                Err(refused) => return Err(refused.into()),
             }
         }
     }
@@ -253,8 +253,6 @@ pub async fn update(
     }
     match app.store.update_patch(who, id, &update).await? {
         Ok(()) => respond(app, ctx, id, !put).await,
-        Err(UpdateRefused::Forbidden(msg)) => Err(ApiError::Forbidden(msg)),
-        Err(UpdateRefused::Field(f, msg)) => Err(ApiError::field(f, msg)),
-        Err(UpdateRefused::Conflict(msg)) => Err(ApiError::Conflict(msg)),
+        Err(refused) => Err(refused.into()),
     }
 }

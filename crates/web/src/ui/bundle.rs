@@ -261,6 +261,6 @@ pub async fn bundle_post(
             let to = urls::bundle(&saved.owner.username, &saved.name);
             req.redirect(&to, &message.into_iter().collect::<Vec<_>>())
         }
-        Err((_, m)) => req.redirect(&here, &[m]),
+        Err(refused) => req.redirect(&here, &[crate::refusal::message(&refused)]),
     })
 }

@@ -657,7 +657,11 @@ async fn bulk_update(
         }
         match store.update_patch(who, patch.id, &update).await? {
             Ok(()) => updated += 1,
-            Err(refused) => messages.push(format!("{}: {}", patch.name, refusal(&refused))),
+            Err(refused) => messages.push(format!(
+                "{}: {}",
+                patch.name,
+                crate::refusal::message(&refused)
+            )),
         }
     }
     if refused > 3 {
@@ -675,15 +679,6 @@ async fn bulk_update(
         },
     );
     Ok(messages)
-}
-
-/// A refused update in words.
-pub(crate) fn refusal(refused: &patchtrack_store::UpdateRefused) -> String {
-    match refused {
-        patchtrack_store::UpdateRefused::Forbidden(m)
-        | patchtrack_store::UpdateRefused::Conflict(m)
-        | patchtrack_store::UpdateRefused::Field(_, m) => m.clone(),
-    }
 }
 
 /// Creates a bundle of the selected patches (in date order, as upstream).
@@ -721,7 +716,7 @@ pub(crate) async fn create_bundle(
                 n => format!("{n} patches added to bundle {}", b.name),
             },
         ]),
-        Err((_, message)) => Ok(vec![message]),
+        Err(refused) => Ok(vec![crate::refusal::message(&refused)]),
     }
 }
 
@@ -766,8 +761,8 @@ pub(crate) async fn add_to_bundle(
         patches: Some(members),
         ..BundleChanges::default()
     };
-    if let Err((_, m)) = store.save_bundle(who.user.id, Some(b.id), &changes).await? {
-        return Ok(vec![m]);
+    if let Err(refused) = store.save_bundle(who.user.id, Some(b.id), &changes).await? {
+        return Ok(vec![crate::refusal::message(&refused)]);
     }
     Ok(messages)
 }

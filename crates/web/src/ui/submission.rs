@@ -373,7 +373,7 @@ pub async fn patch_post(
             match update_from_form(&req, &form, current).await? {
                 Ok(update) => match store.update_patch(&who, patch.id, &update).await? {
                     Ok(()) => vec!["Patch updated".to_string()],
-                    Err(refused) => vec![super::list::refusal(&refused)],
+                    Err(refused) => vec![crate::refusal::message(&refused)],
                 },
                 Err(message) => vec![message],
             }

@@ -780,7 +780,7 @@ impl Methods<'_> {
         }
         match store.update_patch(who, patch.id, &update).await? {
             Ok(()) => Ok(Value::Bool(true)),
-            Err(refused) => Err(Fault::exception(format!("{refused:?}"))),
+            Err(refused) => Err(Fault::exception(crate::refusal::message(&refused))),
         }
     }
 
@@ -918,8 +918,11 @@ impl Methods<'_> {
             description: optional(description),
             context: text(context).unwrap_or_default(),
         };
-        store.add_check(patch.id, who.user.id, &new).await?;
-        Ok(Value::Bool(true))
+        match store.add_check(patch.id, who.user.id, &new).await? {
+            Ok(_) => Ok(Value::Bool(true)),
+            // The patch went away meanwhile, as Django's get() would say.
+            Err(_) => Err(Fault::does_not_exist("Patch")),
+        }
     }
 
     async fn patch_check_get(&self, id: &Value) -> Reply {
