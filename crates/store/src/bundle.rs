@@ -89,7 +89,8 @@ fn select() -> String {
 fn from_row(r: &AnyRow) -> Result<Bundle> {
     Ok(Bundle {
         id: r.try_get("id")?,
-        owner: refs::user(r, "u_")?.ok_or_else(|| StoreError::NotFound("owner".into()))?,
+        owner: refs::user(r, "u_")?
+            .ok_or_else(|| StoreError::Inconsistent("a bundle without its owner".into()))?,
         project_id: r.try_get("project_id")?,
         name: r.try_get("name")?,
         public: r.try_get::<i64, _>("public")? != 0,
@@ -370,7 +371,7 @@ impl Store {
         self.bundle(id, Some(owner))
             .await?
             .map(Ok)
-            .ok_or_else(|| StoreError::NotFound("bundle vanished".into()))
+            .ok_or_else(|| StoreError::Inconsistent(format!("bundle {id} vanished while saved")))
     }
 
     /// Deletes a bundle.

@@ -13,7 +13,9 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    /// The request names something that does not exist.
+    /// An administrative operation names something that does not exist
+    /// (a username, a linkname); the CLI prints it as it is. What a client
+    /// got wrong is a [`Refused`] instead, which the web layer words.
     #[error("{0}")]
     NotFound(String),
     /// The request is invalid (bad value, duplicate name, ...).

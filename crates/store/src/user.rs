@@ -314,7 +314,7 @@ impl Store {
         .await?;
         self.user(id)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no user {id}")))
+            .ok_or_else(|| StoreError::Inconsistent(format!("user {id} vanished while updated")))
     }
 
     /// The maintainers of each project (cached for a few seconds: every

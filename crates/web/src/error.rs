@@ -127,14 +127,13 @@ pub(crate) fn no_match_detail(model: &str) -> String {
     format!("No {model} matches the given query.")
 }
 
+/// A store failure is the server's: logged, and a 500 without its text.
+/// What the client did wrong comes back as a
+/// [`Refused`](patchtrack_store::Refused) instead, worded in
+/// [`crate::refusal`], so no store text reaches a client.
 impl From<patchtrack_store::StoreError> for ApiError {
     fn from(e: patchtrack_store::StoreError) -> Self {
-        match e {
-            patchtrack_store::StoreError::NotFound(what) => ApiError::NotFound(what),
-            other => {
-                tracing::error!(error = %other, "store failure");
-                ApiError::Internal(other.to_string())
-            }
-        }
+        tracing::error!(error = %e, "store failure");
+        ApiError::Internal(e.to_string())
     }
 }
