@@ -84,6 +84,8 @@ pub fn routes() -> Router<Arc<App>> {
             "/user/todo/{linkname}/",
             get(list::todo_list).post(list::project_list_post),
         )
+        // Over the routes above only: their PageErrors become pages in the
+        // layout (a route added below would fail with bare pages).
         .route_layer(axum::middleware::from_fn(error::render_failures))
         .route("/static/patchtrack.css", get(stylesheet))
         .route("/static/patchtrack.js", get(script))
