@@ -1225,3 +1225,52 @@ async fn about_help_and_the_token_url() {
         assert_ne!(anonymous.status, 200);
     }
 }
+
+/// The list's pager at one patch a page: previous and next links where
+/// there are pages before and after, and a page past the end shown as
+/// the last.
+#[tokio::test]
+async fn the_list_pages_by_the_users_setting() {
+    for store in common::stores().await {
+        let f = support::fixture(store.clone()).await;
+        let r = &f.router;
+        let maint = store.user_by_username("maint").await.unwrap().unwrap();
+        store
+            .update_user(
+                maint.user.id,
+                &patchtrack_store::UserUpdate {
+                    items_per_page: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let m = session(&store, "maint").await;
+        let pager = |body: &str| {
+            let start = body.find("<nav class=\"pagination\"").unwrap();
+            let end = start + body[start..].find("</nav>").unwrap();
+            body[start..end]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let list = |query: &'static str| {
+            let cookie = m.cookie.clone();
+            async move {
+                let uri = format!("/project/proj/list/{query}");
+                let page = send(r, "GET", &uri, &cookie, None, None).await;
+                assert_eq!(page.status, 200, "{uri}");
+                pager(&page.body)
+            }
+        };
+        assert_eq!(
+            list("").await,
+            "<nav class=\"pagination\" aria-label=\"Pages\"> <span>Page 1 of 2</span> \
+             <a rel=\"next\" href=\"/project/proj/list/?page=2\">Next →</a>"
+        );
+        let last = "<nav class=\"pagination\" aria-label=\"Pages\"> <a rel=\"prev\" \
+                    href=\"/project/proj/list/?page=1\">← Previous</a> <span>Page 2 of 2</span>";
+        assert_eq!(list("?page=2").await, last);
+        assert_eq!(list("?page=99").await, last);
+    }
+}
