@@ -49,7 +49,7 @@ pub use db::{Backend, DEFAULT_GROUP_LIMIT, DEFAULT_URL, Store};
 pub use error::{Refused, Result, StoreError};
 pub use event::{CheckRef, CommentRef, Event, EventFilter};
 pub use ingest::{IngestOptions, Outcome};
-pub use listing::{DateRange, Listed, Lookup, Page};
+pub use listing::{DateRange, Listed, Lookup, Page, Position};
 pub use patch::{Body, Patch, PatchFilter, PatchOrder};
 pub use patch_update::PatchUpdate;
 pub use person::{Person, PersonOrder};

@@ -57,6 +57,15 @@ impl Page {
         total.div_ceil(self.size.max(1)).max(1)
     }
 
+    /// Where `listed`, served for this request, sits among the list's
+    /// pages.
+    pub fn position<T>(&self, listed: &Listed<T>) -> Position {
+        Position {
+            page: listed.page,
+            last: self.pages(listed.total),
+        }
+    }
+
     /// Appends `LIMIT n OFFSET m` as literals. Bound parameters there make
     /// SQLite (built with STAT4) re-prepare the statement on every
     /// execution, which cost a fifth of a list request.
@@ -64,6 +73,30 @@ impl Page {
         let size = self.size.min(i64::MAX as u64);
         let offset = (number - 1).saturating_mul(self.size).min(i64::MAX as u64);
         sql.push(&format!(" LIMIT {size} OFFSET {offset}"));
+    }
+}
+
+/// Where a served page sits among a list's pages: what the API's `Link`
+/// header and the pages' previous and next links are made of, counted
+/// here once so that the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// The served page's number, from 1.
+    pub page: u64,
+    /// The last page's number: 1 for an empty list, which has one empty
+    /// page.
+    pub last: u64,
+}
+
+impl Position {
+    /// The page before, if any.
+    pub fn prev(&self) -> Option<u64> {
+        (self.page > 1).then(|| self.page - 1)
+    }
+
+    /// The page after, if any.
+    pub fn next(&self) -> Option<u64> {
+        (self.page < self.last).then(|| self.page + 1)
     }
 }
 
@@ -222,5 +255,24 @@ mod tests {
             Some(6)
         );
         assert_eq!(Page { number: 0, size: 1 }.resolve(6), None);
+    }
+
+    #[test]
+    fn positions() {
+        let served = |page, total| Listed::<()> {
+            items: Vec::new(),
+            total,
+            page,
+        };
+        let p = Page {
+            number: Page::LAST,
+            size: 30,
+        };
+        let at = p.position(&served(1, 0));
+        assert_eq!((at.last, at.prev(), at.next()), (1, None, None));
+        let at = p.position(&served(2, 61));
+        assert_eq!((at.last, at.prev(), at.next()), (3, Some(1), Some(3)));
+        let at = p.position(&served(3, 61));
+        assert_eq!((at.last, at.prev(), at.next()), (3, Some(2), None));
     }
 }

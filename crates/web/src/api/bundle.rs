@@ -65,7 +65,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, b| render(&e, j, b))
+    list_reply(ctx, page, listed, |j, b| render(&e, j, b))
 }
 
 async fn respond(app: &App, ctx: &Ctx, b: &Bundle, created: bool) -> Result<Reply, ApiError> {

@@ -74,7 +74,7 @@ pub async fn list(app: &App, ctx: &Ctx, patch_id: i64) -> Result<Reply, ApiError
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, c| render(&e, j, c))
+    list_reply(ctx, page, listed, |j, c| render(&e, j, c))
 }
 
 /// `GET /patches/ID/checks/ID/`.

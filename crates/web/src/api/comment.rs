@@ -76,7 +76,7 @@ pub async fn list(app: &App, ctx: &Ctx, parent: Parent) -> Result<Reply, ApiErro
         .comments(parent, &ctx.params.search(), &order, page)
         .await?;
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, c| render(&e, j, c, project_id))
+    list_reply(ctx, page, listed, |j, c| render(&e, j, c, project_id))
 }
 
 async fn respond(app: &App, ctx: &Ctx, c: &Comment, project_id: i64) -> Result<Reply, ApiError> {

@@ -137,5 +137,5 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, ev| render(&e, j, ev))
+    list_reply(ctx, page, listed, |j, ev| render(&e, j, ev))
 }

@@ -2,29 +2,25 @@
 //! prev, first, last in that order, joined by `", "`; the query re-encoded
 //! with its keys sorted; `prev` without `page` when it is page 1.
 
-use patchtrack_store::Listed;
+use patchtrack_store::Position;
 
 use super::Ctx;
 use super::params::quote_plus;
 
 /// The header value for a served page.
-pub fn header<T>(ctx: &Ctx, listed: &Listed<T>) -> String {
-    let size = ctx
-        .params
-        .page()
-        .map_or(super::params::PER_PAGE, |p| p.size);
-    let pages = listed.total.div_ceil(size.max(1)).max(1);
-    let page = listed.page;
+pub fn header(ctx: &Ctx, at: Position) -> String {
     let mut parts = Vec::with_capacity(4);
-    if page < pages {
-        parts.push(format!("<{}>; rel=\"next\"", url(ctx, Some(page + 1))));
+    if let Some(next) = at.next() {
+        parts.push(format!("<{}>; rel=\"next\"", url(ctx, Some(next))));
     }
-    if page > 1 {
-        let prev = (page > 2).then_some(page - 1);
-        parts.push(format!("<{}>; rel=\"prev\"", url(ctx, prev)));
+    if let Some(prev) = at.prev() {
+        parts.push(format!(
+            "<{}>; rel=\"prev\"",
+            url(ctx, (prev > 1).then_some(prev))
+        ));
     }
     parts.push(format!("<{}>; rel=\"first\"", url(ctx, Some(1))));
-    parts.push(format!("<{}>; rel=\"last\"", url(ctx, Some(pages))));
+    parts.push(format!("<{}>; rel=\"last\"", url(ctx, Some(at.last))));
     parts.join(", ")
 }
 

@@ -22,7 +22,7 @@ mod user;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use patchtrack_store::{Listed, Principal};
+use patchtrack_store::{Listed, Page, Principal};
 
 pub use body::{Body, Input};
 
@@ -113,10 +113,8 @@ impl Ctx {
     }
 
     /// The page asked for, or the 404 Patchwork gives for a bad `page`.
-    pub fn page(&self) -> Result<patchtrack_store::Page, ApiError> {
-        self.params
-            .page()
-            .ok_or_else(|| ApiError::NotFound("Invalid page.".into()))
+    pub fn page(&self) -> Result<Page, ApiError> {
+        self.params.page().ok_or_else(invalid_page)
     }
 
     /// The requester, or the 403 Patchwork gives anonymous clients.
@@ -168,13 +166,21 @@ impl Reply {
     }
 }
 
-/// Renders a page of a list as a bare JSON array with the `Link` header.
+/// Patchwork's 404 for a `page` that is not a number or past the end.
+fn invalid_page() -> ApiError {
+    ApiError::NotFound("Invalid page.".into())
+}
+
+/// Renders `listed`, served for `page`, as a bare JSON array with the
+/// `Link` header.
 pub fn list_reply<T>(
     ctx: &Ctx,
+    page: Page,
     listed: Option<Listed<T>>,
     mut render: impl FnMut(&mut Json, &T),
 ) -> Result<Reply, ApiError> {
-    let listed = listed.ok_or_else(|| ApiError::NotFound("Invalid page.".into()))?;
+    let listed = listed.ok_or_else(invalid_page)?;
+    let at = page.position(&listed);
     let mut json = Json::new();
     json.begin_array(None);
     for item in &listed.items {
@@ -182,7 +188,7 @@ pub fn list_reply<T>(
     }
     json.end_array();
     let mut reply = Reply::ok(json.finish());
-    reply.link = Some(links::header(ctx, &listed));
+    reply.link = Some(links::header(ctx, at));
     Ok(reply)
 }
 
@@ -576,7 +582,8 @@ async fn dispatch(
     }
     let parse_body = || Body::parse(content_type, body);
     if read && ctx.params.has_nul() && route.is_list() {
-        return list_reply(ctx, Listed::<()>::empty(ctx.page()?), |_, _| {});
+        let page = ctx.page()?;
+        return list_reply(ctx, page, Listed::<()>::empty(page), |_, _| {});
     }
     match route {
         Route::Index => Ok(index(ctx)),

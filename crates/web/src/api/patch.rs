@@ -135,7 +135,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, p| render(&e, j, p))
+    list_reply(ctx, page, listed, |j, p| render(&e, j, p))
 }
 
 async fn respond(app: &App, ctx: &Ctx, id: i64, partial: bool) -> Result<Reply, ApiError> {

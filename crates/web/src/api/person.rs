@@ -36,7 +36,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
     let order = ctx.params.order(&ORDER, &[(PersonOrder::Id, false)]);
     let listed = app.store.people(&ctx.params.search(), &order, page).await?;
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, p| render(&e, j, p))
+    list_reply(ctx, page, listed, |j, p| render(&e, j, p))
 }
 
 /// `GET /people/ID/`.

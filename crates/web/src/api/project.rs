@@ -58,7 +58,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         .unwrap_or_default();
     let maintainers = app.store.maintainers(&ids).await?;
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, p| {
+    list_reply(ctx, page, listed, |j, p| {
         render(&e, j, p, maintainers.get(&p.id).map_or(&[], Vec::as_slice));
     })
 }

@@ -90,7 +90,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, listed, |j, s| render(&e, j, s))
+    list_reply(ctx, page, listed, |j, s| render(&e, j, s))
 }
 
 /// `GET /series/ID/`.

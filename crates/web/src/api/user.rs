@@ -39,7 +39,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
     let page = ctx.page()?;
     let order = ctx.params.order(&ORDER, &[(UserOrder::Id, false)]);
     let listed = app.store.users(&ctx.params.search(), &order, page).await?;
-    list_reply(ctx, listed, |j, u| render(ctx, j, u, false))
+    list_reply(ctx, page, listed, |j, u| render(ctx, j, u, false))
 }
 
 fn own_settings(ctx: &Ctx, id: i64) -> bool {

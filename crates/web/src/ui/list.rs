@@ -433,7 +433,11 @@ async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Result<Response, 
     let linkname_of = HashMap::from([(spec.project.id, spec.project.linkname.clone())]);
     let rows = rows(&req.app, &listed.items, &states, &tags, &linkname_of).await?;
     let (tag_heading, tag_titles) = tag_heading(&tags);
-    let pages = Page { number: 1, size }.pages(listed.total);
+    let at = Page {
+        number: f.page,
+        size,
+    }
+    .position(&listed);
     let page_url = |n: u64| f.url(&spec.action, &[("page", Some(n.to_string()))]);
     let page = ListPage {
         base: req.base(
@@ -464,10 +468,10 @@ async fn list_page(req: Req, spec: ListSpec<'_>, uri: &Uri) -> Result<Response, 
             None => spec.action.clone(),
         },
         action: spec.action.clone(),
-        page: listed.page,
-        pages,
-        prev_url: (listed.page > 1).then(|| page_url(listed.page - 1)),
-        next_url: (listed.page < pages).then(|| page_url(listed.page + 1)),
+        page: at.page,
+        pages: at.last,
+        prev_url: at.prev().map(page_url),
+        next_url: at.next().map(page_url),
         series,
         f,
     };
