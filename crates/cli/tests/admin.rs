@@ -18,6 +18,46 @@ fn patchtrack(db: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A fresh SQLite database in the scratch directory.
+fn fresh_db(name: &str) -> String {
+    let path = common::scratch_dir().join(format!("{name}.db"));
+    let _ = std::fs::remove_file(&path);
+    format!("sqlite://{}", path.display())
+}
+
+/// Runs a command that must succeed; its standard output.
+fn ok_run(db: &str, args: &[&str]) -> String {
+    let out = patchtrack(db, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Adds a project and imports Patchwork's two-patch series into it.
+fn project_with_series(db: &str, linkname: &str, listid: &str) {
+    ok_run(
+        db,
+        &[
+            "project",
+            "add",
+            "--linkname",
+            linkname,
+            "--name",
+            linkname,
+            "--listid",
+            listid,
+        ],
+    );
+    let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
+    ok_run(
+        db,
+        &["parsearchive", "--list-id", listid, mbox.to_str().unwrap()],
+    );
+}
+
 #[tokio::test]
 async fn user_edit_changes_maintainers_and_password() {
     let path = common::scratch_dir().join("admin.db");
@@ -111,35 +151,9 @@ async fn user_edit_changes_maintainers_and_password() {
 /// Patchwork's repair commands, end to end on a file database.
 #[test]
 fn repair_commands_report_what_they_did() {
-    let path = common::scratch_dir().join("repair.db");
-    let _ = std::fs::remove_file(&path);
-    let db = format!("sqlite://{}", path.display());
-    let run = |args: &[&str]| {
-        let out = patchtrack(&db, args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    run(&[
-        "project",
-        "add",
-        "--linkname",
-        "p",
-        "--name",
-        "P",
-        "--listid",
-        "p.example.org",
-    ]);
-    let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
-    run(&[
-        "parsearchive",
-        "--list-id",
-        "p.example.org",
-        mbox.to_str().unwrap(),
-    ]);
+    let db = fresh_db("repair");
+    let run = |args: &[&str]| ok_run(&db, args);
+    project_with_series(&db, "p", "p.example.org");
     assert_eq!(run(&["retag"]), "2 patches retagged\n");
     assert_eq!(
         run(&["rehash", "1"]),
@@ -170,39 +184,21 @@ fn repair_commands_report_what_they_did() {
 /// patch once; an unknown list id is an error.
 #[test]
 fn dumparchive_writes_a_tar_of_mboxes() {
-    let path = common::scratch_dir().join("dump.db");
-    let _ = std::fs::remove_file(&path);
-    let db = format!("sqlite://{}", path.display());
+    let db = fresh_db("dump");
     let out_dir = common::scratch_dir().join("dump-out");
     let _ = std::fs::remove_dir_all(&out_dir);
     std::fs::create_dir_all(&out_dir).unwrap();
-    let run = |args: &[&str]| {
-        let out = patchtrack(&db, args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    for (linkname, listid) in [("p", "p.example.org"), ("q", "q.example.org")] {
-        run(&[
-            "project",
-            "add",
-            "--linkname",
-            linkname,
-            "--name",
-            linkname,
-            "--listid",
-            listid,
-        ]);
-    }
-    let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
+    let run = |args: &[&str]| ok_run(&db, args);
+    project_with_series(&db, "p", "p.example.org");
     run(&[
-        "parsearchive",
-        "--list-id",
-        "p.example.org",
-        mbox.to_str().unwrap(),
+        "project",
+        "add",
+        "--linkname",
+        "q",
+        "--name",
+        "q",
+        "--listid",
+        "q.example.org",
     ]);
     let dir = out_dir.to_str().unwrap();
     let printed = run(&["dumparchive", "--directory", dir, "p.example.org"]);

@@ -6,6 +6,7 @@
 use crate::check::{self, Check};
 use crate::db::{Backend, Store};
 use crate::error::Result;
+use crate::listing::escape_like;
 use crate::patch::Patch;
 use crate::sql::Sql;
 use crate::time::{self, Micros};
@@ -421,17 +422,6 @@ fn date_part(backend: Backend, column: &str, field: &str) -> String {
             )
         }
     }
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Appends the order and limit of `take` over `order` (ascending

@@ -164,7 +164,8 @@ pub(crate) fn push_search(sql: &mut Sql, terms: &[String], columns: &[&str]) {
     }
 }
 
-fn escape_like(s: &str) -> String {
+/// `%`, `_` and `\` as themselves in a `LIKE ... ESCAPE '\'` pattern.
+pub(crate) fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {

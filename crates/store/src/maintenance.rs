@@ -27,6 +27,42 @@ pub struct Replaced {
     pub skipped: Vec<(usize, String)>,
 }
 
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// What a repair recomputes.
+#[derive(Debug, Clone, Copy)]
+enum Repair {
+    /// Tag counts.
+    Tags,
+    /// Diff hashes.
+    Hashes,
+}
+
+/// Rehashes a batch from the stored diffs; how many hashes changed.
+async fn rehash_batch(tx: &mut Tx, batch: &[(i64, bool)]) -> Result<u64> {
+    let mut changed = 0;
+    let mut sql = Sql::new("SELECT id, diff, hash FROM patch WHERE id IN ");
+    sql.bind_list(batch.iter().map(|(id, _)| *id));
+    for row in sql.fetch_all(&mut **tx).await? {
+        let id: i64 = row.try_get("id")?;
+        let diff: Option<String> = row.try_get("diff")?;
+        let stored: Option<String> = row.try_get("hash")?;
+        let hash = diff
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(patchtrack_mail::hash_diff);
+        if hash != stored {
+            sqlx::query("UPDATE patch SET hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// Which patches a repair walks.
 #[derive(Debug, Clone, Copy)]
 pub enum Patches<'a> {
@@ -60,23 +96,7 @@ impl Store {
     /// (Patchwork's `retag`); `progress` hears the running count after
     /// each batch. Returns how many patches were recounted.
     pub async fn retag(&self, which: Patches<'_>, progress: &mut dyn FnMut(u64)) -> Result<u64> {
-        let mut done = 0;
-        let mut after = i64::MIN;
-        loop {
-            let batch = self.batch(which, after).await?;
-            let Some(&(last, _)) = batch.last() else {
-                break;
-            };
-            let mut tx = self.begin_write().await?;
-            for &(id, use_tags) in &batch {
-                crate::reparse::recount_tags(self, &mut tx, id, use_tags).await?;
-            }
-            tx.commit().await?;
-            done += batch.len() as u64;
-            after = last;
-            progress(done);
-        }
-        Ok(done)
+        Ok(self.repair(Repair::Tags, which, progress).await?.0)
     }
 
     /// Recomputes the hash of patches from their stored diff (Patchwork's
@@ -84,6 +104,17 @@ impl Store {
     /// looked at, hashes that changed).
     pub async fn rehash(
         &self,
+        which: Patches<'_>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(u64, u64)> {
+        self.repair(Repair::Hashes, which, progress).await
+    }
+
+    /// Walks the patches batch by batch, one transaction each, making
+    /// `what` on each batch: (patches looked at, patches changed).
+    async fn repair(
+        &self,
+        what: Repair,
         which: Patches<'_>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(u64, u64)> {
@@ -95,31 +126,24 @@ impl Store {
                 break;
             };
             let mut tx = self.begin_write().await?;
-            let mut sql = Sql::new("SELECT id, diff, hash FROM patch WHERE id IN ");
-            sql.bind_list(batch.iter().map(|(id, _)| *id));
-            for row in sql.fetch_all(&mut *tx).await? {
-                let id: i64 = row.try_get("id")?;
-                let diff: Option<String> = row.try_get("diff")?;
-                let stored: Option<String> = row.try_get("hash")?;
-                let hash = diff
-                    .as_deref()
-                    .filter(|d| !d.is_empty())
-                    .map(patchtrack_mail::hash_diff);
-                if hash != stored {
-                    sqlx::query("UPDATE patch SET hash = $1 WHERE id = $2")
-                        .bind(hash)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    changed += 1;
-                }
-            }
+            changed += match what {
+                Repair::Tags => self.recount_batch(&mut tx, &batch).await?,
+                Repair::Hashes => rehash_batch(&mut tx, &batch).await?,
+            };
             tx.commit().await?;
             done += batch.len() as u64;
             after = last;
             progress(done);
         }
         Ok((done, changed))
+    }
+
+    /// Recounts the tags of a batch; every patch counts as changed.
+    async fn recount_batch(&self, tx: &mut Tx, batch: &[(i64, bool)]) -> Result<u64> {
+        for &(id, use_tags) in batch {
+            crate::reparse::recount_tags(self, tx, id, use_tags).await?;
+        }
+        Ok(batch.len() as u64)
     }
 
     /// The ids of a project's patches after `after`, by id, at most

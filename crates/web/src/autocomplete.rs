@@ -105,9 +105,19 @@ fn answer(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn failed(e: &patchtrack_store::StoreError) -> Response {
-    tracing::error!(error = %e, "autocomplete failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "server error\n").into_response()
+fn item(pk: i64, name: serde_json::Value, email: &str) -> Item {
+    [("pk", json!(pk)), ("name", name), ("email", json!(email))]
+}
+
+/// The answers as JSON, or a logged 500.
+fn reply(found: Result<Vec<Item>, patchtrack_store::StoreError>) -> Response {
+    match found {
+        Ok(items) => answer(python_json(&items)),
+        Err(e) => {
+            tracing::error!(error = %e, "autocomplete failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "server error\n").into_response()
+        }
+    }
 }
 
 async fn submitters(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
@@ -115,44 +125,26 @@ async fn submitters(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> R
         return answer(String::new());
     };
     let take = patchtrack_store::field_lookup::Take::First(limit);
-    match app.store.people_containing(&q, take).await {
-        Ok(people) => {
-            let items: Vec<_> = people
-                .iter()
-                .map(|p| {
-                    [
-                        ("pk", json!(p.person.id)),
-                        ("name", json!(p.person.name)),
-                        ("email", json!(p.person.email)),
-                    ]
-                })
-                .collect();
-            answer(python_json(&items))
-        }
-        Err(e) => failed(&e),
-    }
+    let found = app.store.people_containing(&q, take).await.map(|people| {
+        people
+            .iter()
+            .map(|p| item(p.person.id, json!(p.person.name), &p.person.email))
+            .collect()
+    });
+    reply(found)
 }
 
 async fn delegates(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
     let Some((q, limit)) = terms(query.as_deref()) else {
         return answer(String::new());
     };
-    match app.store.users_containing(&q, limit).await {
-        Ok(users) => {
-            let items: Vec<_> = users
-                .iter()
-                .map(|u| {
-                    [
-                        ("pk", json!(u.user.id)),
-                        ("name", json!(u.user.username)),
-                        ("email", json!(u.user.email)),
-                    ]
-                })
-                .collect();
-            answer(python_json(&items))
-        }
-        Err(e) => failed(&e),
-    }
+    let found = app.store.users_containing(&q, limit).await.map(|users| {
+        users
+            .iter()
+            .map(|u| item(u.user.id, json!(u.user.username), &u.user.email))
+            .collect()
+    });
+    reply(found)
 }
 
 #[cfg(test)]

@@ -811,10 +811,19 @@ impl Methods<'_> {
         let mut ids: Vec<i64> = checks.iter().map(|c| c.patch_id).collect();
         ids.sort_unstable();
         ids.dedup();
+        // Without their mail: only the names are wanted.
+        let q = PatchQuery {
+            conditions: vec![Condition {
+                column: PatchColumn::Id,
+                op: FieldOp::In,
+                value: Operand::List(ids.into_iter().map(Operand::Int).collect()),
+            }],
+            ..PatchQuery::default()
+        };
         let names: HashMap<i64, String> = self
             .app
             .store
-            .patches_by_ids(&ids)
+            .patches_matching(&q)
             .await?
             .into_iter()
             .map(|p| (p.id, p.name))

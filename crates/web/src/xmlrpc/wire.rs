@@ -457,8 +457,8 @@ fn dump(v: &Value, out: &mut String) -> Result<(), Unmarshallable> {
     Ok(())
 }
 
-/// Python's `repr(float)` for the values we send (none today; kept exact
-/// for integers-valued doubles, `1.0`).
+/// Python's `repr(float)`: whole numbers as `1.0`, others as Rust writes
+/// them (no method answers a double today).
 fn python_repr(d: f64) -> String {
     if d.is_finite() && d.fract() == 0.0 && d.abs() < 1e16 {
         format!("{d:.1}")
