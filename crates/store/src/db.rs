@@ -24,6 +24,8 @@ pub struct Store {
     pub(crate) backend: Backend,
     pub(crate) caches: std::sync::Arc<crate::cache::Caches>,
     pub(crate) group_limit: usize,
+    /// Wakes this process's job workers when a job is queued.
+    pub(crate) job_wakeup: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// The default [`Store::group_limit`]: a large series' worth of patches.
@@ -153,6 +155,7 @@ impl Store {
             backend,
             caches: std::sync::Arc::default(),
             group_limit: DEFAULT_GROUP_LIMIT,
+            job_wakeup: std::sync::Arc::default(),
         })
     }
 
