@@ -14,6 +14,7 @@ mod bundle;
 mod cache;
 mod check;
 mod comment;
+mod confirmation;
 mod cover;
 mod db;
 pub mod delegation;
@@ -46,6 +47,10 @@ mod user;
 pub use bundle::{Bundle, BundleChanges, BundleFilter, BundleOrder};
 pub use check::{Check, CheckCounts, CheckFilter, CheckOrder, CheckState, NewCheck};
 pub use comment::{Comment, CommentOrder, Parent};
+pub use confirmation::{
+    AccountRefused, CONFIRMATION_VALIDITY, Confirmation, ConfirmationKind, Expired, NewAccount,
+    PASSWORD_RESET_VALIDITY, UnlinkRefused,
+};
 pub use cover::{Cover, CoverFilter, CoverOrder};
 pub use db::{Backend, DEFAULT_GROUP_LIMIT, DEFAULT_URL, Store};
 pub use error::{Refused, Result, StoreError};
