@@ -117,6 +117,69 @@ struct ServeArgs {
     /// `ENABLE_XMLRPC = False`): it then answers 404.
     #[arg(long, env = "PATCHTRACK_NO_XMLRPC")]
     no_xmlrpc: bool,
+    #[command(flatten)]
+    mail: MailArgs,
+}
+
+/// Outgoing mail (account confirmations, password resets). The password
+/// comes from `PATCHTRACK_SMTP_PASSWORD` only, so that it never shows in
+/// the process list.
+#[derive(Debug, clap::Args)]
+struct MailArgs {
+    /// SMTP server for outgoing mail. Without one, mail is queued in the
+    /// database and sent once a server is configured.
+    #[arg(long, env = "PATCHTRACK_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default: 25 with --smtp-tls none, 587 with starttls,
+    /// 465 with tls).
+    #[arg(long, env = "PATCHTRACK_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// Connection security: none, starttls (required, not opportunistic)
+    /// or tls (SMTPS).
+    #[arg(long, env = "PATCHTRACK_SMTP_TLS", default_value = "starttls")]
+    smtp_tls: patchtrack_worker::mailer::TlsMode,
+    /// SMTP login; its password is read from PATCHTRACK_SMTP_PASSWORD.
+    #[arg(long, env = "PATCHTRACK_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// Sender of every mail (Patchwork's DEFAULT_FROM_EMAIL).
+    #[arg(
+        long,
+        env = "PATCHTRACK_MAIL_FROM",
+        default_value = "Patchwork <patchwork@localhost>"
+    )]
+    mail_from: String,
+}
+
+impl MailArgs {
+    /// The job worker of `serve`: it sends mail when a server is
+    /// configured; without one, mail waits in the queue.
+    fn worker(&self, store: &Store) -> anyhow::Result<patchtrack_worker::Worker> {
+        let worker = patchtrack_worker::Worker::new(store.clone());
+        let Some(host) = &self.smtp_host else {
+            eprintln!(
+                "patchtrack: no --smtp-host: outgoing mail is queued in the database \
+                 and sent once an SMTP server is configured"
+            );
+            return Ok(worker);
+        };
+        let config = patchtrack_worker::mailer::SmtpConfig {
+            host: host.clone(),
+            port: self.smtp_port,
+            tls: self.smtp_tls,
+            user: self.smtp_user.clone(),
+            password: std::env::var("PATCHTRACK_SMTP_PASSWORD").ok(),
+            from: self.mail_from.clone(),
+            timeout: std::time::Duration::from_secs(30),
+        };
+        let mailer = patchtrack_worker::mailer::Mailer::new(&config)?;
+        eprintln!(
+            "patchtrack: sending mail through {host}:{} ({:?}) from {}",
+            config.port.unwrap_or(config.tls.default_port()),
+            config.tls,
+            self.mail_from
+        );
+        Ok(worker.with(mailer))
+    }
 }
 
 fn at_least_one(s: &str) -> Result<usize, String> {
@@ -254,6 +317,7 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "could not refresh planner statistics");
         }
     });
+    tokio::spawn(args.mail.worker(&store)?.run());
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
