@@ -12,11 +12,16 @@
 //! `Origin` is refused outright.
 
 mod about;
+mod addresses;
 mod auth;
 mod bundle;
 mod error;
 mod list;
+mod mail_settings;
+mod mails;
+mod password_reset;
 mod project;
+mod register;
 pub(crate) mod render;
 mod submission;
 mod user;
@@ -83,6 +88,43 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/user/todo/{linkname}/",
             get(list::todo_list).post(list::project_list_post),
+        )
+        .route(
+            "/register/",
+            get(register::register).post(register::register_post),
+        )
+        .route("/confirm/{key}/", get(register::confirm))
+        .route(
+            "/mail/",
+            get(mail_settings::mail).post(mail_settings::mail_post),
+        )
+        .route(
+            "/mail/optout/",
+            get(mail_settings::to_settings).post(mail_settings::optout),
+        )
+        .route(
+            "/mail/optin/",
+            get(mail_settings::to_settings).post(mail_settings::optin),
+        )
+        .route(
+            "/user/password-reset/",
+            get(password_reset::reset).post(password_reset::reset_post),
+        )
+        .route(
+            "/user/password-reset/mail-sent/",
+            get(password_reset::mail_sent),
+        )
+        .route(
+            "/user/password-reset/{uidb64}/{key}/",
+            get(password_reset::new_password).post(password_reset::new_password_post),
+        )
+        .route(
+            "/user/link/",
+            get(addresses::link).post(addresses::link_post),
+        )
+        .route(
+            "/user/unlink/{person_id}/",
+            axum::routing::post(addresses::unlink),
         )
         // Over the routes above only: their PageErrors become pages in the
         // layout (a route added below would fail with bare pages).
