@@ -163,6 +163,40 @@ impl Store {
 }
 
 impl Store {
+    /// The addresses linked to an account for the profile page's list of
+    /// them: the account's own address first, then the others in the
+    /// order they were first seen.
+    pub async fn people_of_user(&self, user_id: i64) -> Result<Vec<PersonRef>> {
+        let mut sql = Sql::new(&person_select());
+        sql.push(" WHERE pe.user_id = ").bind(user_id);
+        sql.push(" ORDER BY CASE WHEN LOWER(pe.email) = LOWER(u.email) THEN 0 ELSE 1 END, pe.id");
+        sql.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| refs::person(r, "pe_").map_err(Into::into))
+            .collect()
+    }
+
+    /// The projects an account's addresses have posted to ("Contributor
+    /// to" on the profile). Read from the series, whose index leads with
+    /// (project, submitter), so the cost is one probe per project and
+    /// address whatever the size of the archive.
+    pub async fn projects_contributed_to(&self, user_id: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT pr.id FROM project pr WHERE EXISTS (SELECT 1 FROM series s \
+             WHERE s.project_id = pr.id AND s.submitter_id IN \
+             (SELECT pe.id FROM person pe WHERE pe.user_id = $1)) ORDER BY pr.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("id").map_err(Into::into))
+            .collect()
+    }
+}
+
+impl Store {
     /// Every person linked to the same account as `person_id` (itself
     /// alone when it has none), so that the web list's submitter filter
     /// shows a user's patches from all their addresses, as Patchwork does.

@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use patchtrack_store::{
-    AccountRefused, ConfirmationKind, Job, NewAccount, NewUser, OutgoingMail, Page, Store,
-    UnlinkRefused,
+    AccountRefused, ConfirmationKind, IngestOptions, Job, NewAccount, NewUser, Outcome,
+    OutgoingMail, Page, Store, UnlinkRefused,
 };
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -120,6 +120,18 @@ async fn a_registration_is_inactive_until_its_mail_is_confirmed() {
 #[tokio::test]
 async fn linking_opting_out_and_in() {
     for store in common::stores().await {
+        // A patch from the address about to be linked, in one of two projects.
+        common::project(&store, "quiet", "quiet.example.org").await;
+        let posted = common::project(&store, "busy", "busy.example.org").await;
+        let patch = b"From: Carol <carol@work.example>\nSubject: [PATCH] fix\n\
+Message-Id: <carol-1@work.example>\nList-Id: <busy.example.org>\n\
+Date: Tue, 1 Dec 2026 10:00:00 +0000\n\nFix.\n---\n\
+diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+        let outcome = store
+            .ingest(patch, &IngestOptions::default())
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Patch { .. }), "{outcome:?}");
         let uid = store
             .add_user(&NewUser {
                 username: "carol".into(),
@@ -169,6 +181,18 @@ async fn linking_opting_out_and_in() {
             .iter()
             .find(|p| p.person.email == "carol@example.org")
             .unwrap();
+        let mine: Vec<String> = store
+            .people_of_user(uid)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.email)
+            .collect();
+        assert_eq!(mine, ["carol@example.org", "carol@work.example"]);
+        assert_eq!(
+            store.projects_contributed_to(uid).await.unwrap(),
+            [posted.id]
+        );
         // Unlinking: only one's own, never the primary address.
         let other = store
             .add_user(&NewUser {
@@ -190,6 +214,8 @@ async fn linking_opting_out_and_in() {
             store.unlink_person(uid, work.person.id).await.unwrap(),
             Ok(())
         );
+        assert_eq!(store.people_of_user(uid).await.unwrap().len(), 1);
+        assert!(store.projects_contributed_to(uid).await.unwrap().is_empty());
         assert!(
             store
                 .person(work.person.id)

@@ -227,8 +227,22 @@ async fn register_confirm_log_in_opt_out_reset_and_link_by_mail() {
         .iter()
         .find(|p| p.person.email == "ada@work.example")
         .unwrap();
-    // Unlink it again (only one's own: another id is a 404).
+    // The profile lists both addresses; only the other one can be unlinked.
     let unlink = format!("/user/unlink/{}/", work.person.id);
+    let profile = browser.send("GET", "/user/", &[]).await.body;
+    let addresses = profile.split("id=\"addresses\"").nth(1).unwrap();
+    let addresses = addresses.split("</table>").next().unwrap();
+    assert!(addresses.contains("ada@example.org <span class=\"muted\">(primary)"));
+    assert!(addresses.contains("ada@work.example"));
+    assert_eq!(
+        addresses
+            .matches("class=\"inline-form unlink-form\"")
+            .count(),
+        1
+    );
+    assert!(addresses.contains(&format!("action=\"{unlink}\"")));
+    assert_eq!(addresses.matches("action=\"/mail/optout/\"").count(), 2);
+    // Unlink it again (only one's own: another id is a 404).
     let r = browser.post_form("/user/", &unlink, &[]).await;
     assert_eq!((r.status, r.location.as_deref()), (302, Some("/user/")));
     assert!(
@@ -244,6 +258,8 @@ async fn register_confirm_log_in_opt_out_reset_and_link_by_mail() {
         .post_form("/user/", "/user/unlink/999999/", &[])
         .await;
     assert_eq!(r.status, 404);
+    let profile = browser.send("GET", "/user/", &[]).await.body;
+    assert!(!profile.contains("ada@work.example"), "{profile}");
 
     // Opt out, no login needed.
     let r = stranger

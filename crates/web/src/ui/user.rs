@@ -16,12 +16,24 @@ struct ProfilePage {
     full_name: String,
     /// (linkname, name)
     maintains: Vec<(String, String)>,
+    /// (linkname, name)
+    contributes: Vec<(String, String)>,
+    addresses: Vec<Address>,
     has_token: bool,
     new_token: Option<String>,
     items_per_page: i64,
     show_ids: bool,
     /// (name, URL)
     bundles: Vec<(String, String)>,
+}
+
+/// One of the account's linked addresses, as the profile lists it.
+struct Address {
+    person_id: i64,
+    email: String,
+    /// The account's own address, which cannot be unlinked.
+    primary: bool,
+    opted_out: bool,
 }
 
 async fn profile_page(req: Req, new_token: Option<String>) -> Result<Response, PageError> {
@@ -43,12 +55,31 @@ async fn profile_page(req: Req, new_token: Option<String>) -> Result<Response, P
         .map(|p| (p.linkname.clone(), p.name.clone()))
         .collect();
     maintains.sort();
+    let mut contributes: Vec<(String, String)> = store
+        .projects_contributed_to(who.user.id)
+        .await?
+        .iter()
+        .filter_map(|id| projects.get(id))
+        .map(|p| (p.linkname.clone(), p.name.clone()))
+        .collect();
+    contributes.sort();
+    let mut addresses = Vec::new();
+    for person in store.people_of_user(who.user.id).await? {
+        addresses.push(Address {
+            person_id: person.id,
+            primary: person.email.eq_ignore_ascii_case(&user.user.email),
+            opted_out: store.is_opted_out(&person.email).await?,
+            email: person.email,
+        });
+    }
     let page = ProfilePage {
         base: req.base(user.user.username.clone(), None),
         full_name: format!("{} {}", user.user.first_name, user.user.last_name)
             .trim()
             .to_string(),
         maintains,
+        contributes,
+        addresses,
         has_token: has_token || new_token.is_some(),
         new_token,
         items_per_page: user.settings.items_per_page,
