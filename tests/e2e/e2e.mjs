@@ -611,5 +611,83 @@ await step('maint: the profile page generates an API token that the API accepts'
     await screenshot('09-profile');
 });
 
+// ------------------------------------------------ accounts by mail (aiosmtpd)
+
+// The mails aiosmtpd delivered into E2E_MAILDIR that no step has read yet.
+const seenMails = new Set();
+function newMails() {
+    const found = [];
+    for (const sub of ['new', 'cur']) {
+        const dir = path.join(MAILDIR, sub);
+        if (!fs.existsSync(dir)) continue;
+        for (const f of fs.readdirSync(dir).sort()) {
+            if (seenMails.has(f)) continue;
+            seenMails.add(f);
+            // Undo quoted-printable soft line breaks so links are whole.
+            found.push(fs.readFileSync(path.join(dir, f), 'utf8').replace(/=\r?\n/g, ''));
+        }
+    }
+    return found;
+}
+
+// Waits for the next mail to `to`; returns its link to this site, as a path.
+async function mailedLink(to, subject) {
+    const deadline = Date.now() + TIMEOUT;
+    while (Date.now() < deadline) {
+        for (const m of newMails()) {
+            const head = m.split(/\r?\n\r?\n/)[0];
+            if (!new RegExp(`^To: .*${to.replace(/[.]/g, '\\.')}`, 'mi').test(head)) continue;
+            if (!head.includes(`Subject: ${subject}`)) fail(`the mail to ${to} is not "${subject}": ${short(head, 300)}`);
+            const link = m.match(new RegExp(`${BASE.replace(/[.]/g, '\\.')}(/confirm/[0-9a-f]+/)`));
+            if (!link) fail(`no /confirm/ link to ${BASE} in the mail to ${to}`);
+            return link[1];
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    fail(`no mail to ${to} ("${subject}") reached the SMTP server in ${TIMEOUT} ms`);
+}
+
+const MAILDIR = process.env.E2E_MAILDIR || '';
+const NEWCOMER = { username: 'newcomer', password: 'newcomer-pass-1', email: 'newcomer@example.org' };
+if (!MAILDIR) {
+    console.log('# e2e: no E2E_MAILDIR (no SMTP server): registration steps SKIPPED');
+} else {
+    await step('newcomer: registers, is refused until confirmed, confirms through the mailed link', async () => {
+        await logout();
+        await open('/register/');
+        await fill('form#register-form input[name=first_name]', 'New', page);
+        await fill('form#register-form input[name=last_name]', 'Comer', page);
+        await fill('form#register-form input[name=username]', NEWCOMER.username, page);
+        await fill('form#register-form input[name=email]', NEWCOMER.email, page);
+        await fill('form#register-form input[name=password]', NEWCOMER.password, page);
+        await submit('form#register-form button[type=submit]');
+        const link = await mailedLink(NEWCOMER.email, 'Patchwork account confirmation');
+        await login(NEWCOMER);
+        await absent('#nav-user', page, 'an unconfirmed account cannot log in');
+        await open(link);
+        const result = `${await text('h1')}: ${await text('#confirmation-result')}`;
+        if (!/^Registration confirmed: .*log in/.test(result)) fail(`the confirmation page says ${JSON.stringify(result)}`);
+        await screenshot('10-registration-confirmed');
+    });
+
+    await step('newcomer: logs in, and opts out from the profile through the mailed link', async () => {
+        await login(NEWCOMER);
+        await need('#nav-user', page, 'logged in after confirming');
+        await open('/user/');
+        await need(`#addresses form[action="/mail/optout/"] button`, page, 'the opt-out button of the address');
+        await submit(`#addresses form[action="/mail/optout/"] button`);
+        const link = await mailedLink(NEWCOMER.email, 'Patchwork opt-out request');
+        await open(link);
+        await open('/user/');
+        await need(`#addresses form[action="/mail/optin/"] button`, page, 'after opting out, the opt-in button');
+        await open('/mail/');
+        await fill('form#mail-settings-form input[name=email]', NEWCOMER.email, page);
+        await submit('form#mail-settings-form button[type=submit]');
+        const status = await text('#mail-status');
+        if (!status.includes('may not')) fail(`/mail/ says ${JSON.stringify(status)} after the opt-out`);
+        await screenshot('11-opted-out');
+    });
+}
+
 await browser.close();
 console.log(`e2e: ${passed} passed, 0 failed`);

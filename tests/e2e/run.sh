@@ -44,11 +44,12 @@ fi
 
 work=$(mktemp -d)
 server=
+smtp=
 cleanup() {
-    if [ -n "$server" ]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
+    for pid in $server $smtp; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     [ -f "$work/serve.log" ] && cp "$work/serve.log" "$artifacts/serve.log"
     rm -rf "$work"
 }
@@ -70,9 +71,34 @@ echo "e2e: loaded ${#mboxes[@]} mailboxes: $(grep -E '^ +[0-9]+ [a-z]+$' "$work/
 pt user add maint --email maint@example.org --password maintpass --maintainer-of e2e >/dev/null
 pt user add visitor --email visitor@example.org --password visitorpass >/dev/null
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
 base="http://127.0.0.1:$port"
-"$bin" --database "$db" serve --listen "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
+
+# A real SMTP server (aiosmtpd, into a Maildir e2e.mjs reads) for the
+# registration steps; without one they are skipped, unless
+# PATCHTRACK_REQUIRE_SMTP=1 (.ci/run) makes that a failure.
+mail_args=()
+smtp=
+if /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    smtp_port=$(free_port)
+    mkdir -p "$work/maildir/tmp" "$work/maildir/new" "$work/maildir/cur"
+    /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$work/maildir" \
+        >"$work/smtp.log" 2>&1 &
+    smtp=$!
+    mail_args=(--smtp-host 127.0.0.1 --smtp-port "$smtp_port" --smtp-tls none --base-url "$base")
+    export E2E_MAILDIR="$work/maildir"
+    echo "e2e: aiosmtpd on 127.0.0.1:$smtp_port"
+elif [ "${PATCHTRACK_REQUIRE_SMTP:-}" = 1 ]; then
+    echo "e2e: PATCHTRACK_REQUIRE_SMTP=1 but /usr/bin/python3 has no aiosmtpd (install python3-aiosmtpd)" >&2
+    exit 1
+else
+    echo "e2e: *** no aiosmtpd: the registration-by-mail steps are SKIPPED ***"
+fi
+
+"$bin" --database "$db" serve --listen "127.0.0.1:$port" "${mail_args[@]}" >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do
     curl -sf "$base/api/" >/dev/null && break
