@@ -147,11 +147,18 @@ impl Store {
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };
-        let mut sql = Sql::new(&select());
-        push_where(&mut sql);
+        // The page's ids first, from the series table alone; only those
+        // rows are then joined and given their patch counts. Sorting every
+        // matching row with its joins and counts before the LIMIT cost
+        // 60 ms on 10,000 series, and grew with the project.
         let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
+        let mut sql = Sql::new(&select());
+        sql.push(" WHERE s.id IN (SELECT s.id FROM series s");
+        push_where(&mut sql);
         push_order(&mut sql, &cols, "s.id");
         page.limit_offset(&mut sql, number);
+        sql.push(")");
+        push_order(&mut sql, &cols, "s.id");
         let rows = sql.fetch_all(&self.pool).await?;
         let items = self.complete_series(&rows).await?;
         Ok(Some(Listed {
