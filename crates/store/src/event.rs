@@ -326,9 +326,24 @@ impl Store {
             }
             filter.dates.push(sql, "e.date");
         };
-        let mut count = Sql::new("SELECT COUNT(*) AS n FROM event e");
-        push_where(&mut count);
-        let total = count.count(&self.pool).await?;
+        let tallied = filter.series.is_empty()
+            && filter.patches.is_empty()
+            && filter.covers.is_empty()
+            && actor.is_none()
+            && filter.dates.since.is_none()
+            && filter.dates.before.is_none();
+        let total = if tallied {
+            self.tallied_events(
+                &projects,
+                filter.category.as_deref(),
+                filter.without_comments,
+            )
+            .await?
+        } else {
+            let mut count = Sql::new("SELECT COUNT(*) AS n FROM event e");
+            push_where(&mut count);
+            count.count(&self.pool).await?
+        };
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };

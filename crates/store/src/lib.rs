@@ -41,6 +41,7 @@ mod sql;
 mod state;
 mod stats;
 pub(crate) mod tag;
+mod tally;
 pub mod time;
 mod user;
 

@@ -15,6 +15,7 @@ use crate::listing::{DateRange, Listed, Lookup, Page, push_order, push_search};
 use crate::refs::{self, PatchRef, PersonRef, SeriesRef, UserRef};
 use crate::resolve::Kind;
 use crate::sql::Sql;
+use crate::tally::PatchKey;
 use crate::time::Micros;
 
 /// A patch with what its API form shows.
@@ -239,6 +240,34 @@ impl Resolved<'_> {
 }
 
 impl Store {
+    /// How many patches a resolved filter matches: from the tally when it
+    /// only names projects, states, the archived flag and delegates (the
+    /// usual lists, b4's backlog count, the to-do list), else by counting.
+    async fn count_patches(&self, r: &Resolved<'_>) -> Result<u64> {
+        let f = r.filter;
+        let tallied = f.series.is_empty()
+            && r.submitters.is_empty()
+            && f.hash.is_none()
+            && f.msgid.is_none()
+            && f.dates.since.is_none()
+            && f.dates.before.is_none()
+            && f.search.is_empty();
+        if tallied {
+            return self
+                .tallied_patches(&PatchKey {
+                    projects: &r.projects,
+                    states: &r.states,
+                    archived: f.archived,
+                    delegates: &r.delegates,
+                    no_delegate: f.no_delegate,
+                })
+                .await;
+        }
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM patch p");
+        r.push_where(&mut count);
+        count.count(&self.pool).await
+    }
+
     /// One page of patches.
     pub async fn patches(
         &self,
@@ -261,9 +290,7 @@ impl Store {
             delegates,
             states,
         };
-        let mut count = Sql::new("SELECT COUNT(*) AS n FROM patch p");
-        resolved.push_where(&mut count);
-        let total = count.count(&self.pool).await?;
+        let total = self.count_patches(&resolved).await?;
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };
@@ -412,10 +439,13 @@ impl Store {
 
     /// [`Store::todo_count`] per project: (project id, count).
     pub async fn todo_by_project(&self, user_id: i64) -> Result<Vec<(i64, i64)>> {
+        // From the tally: a busy delegate has tens of thousands of
+        // patches, and this is counted for every page they open.
         let rows = sqlx::query(
-            "SELECT p.project_id, COUNT(*) AS n FROM patch p JOIN state st ON st.id = p.state_id \
-             WHERE p.delegate_id = $1 AND p.archived = 0 AND st.action_required = 1 \
-             GROUP BY p.project_id ORDER BY p.project_id",
+            "SELECT t.project_id, CAST(SUM(t.n) AS BIGINT) AS n FROM patch_tally t \
+             JOIN state st ON st.id = t.state_id \
+             WHERE t.delegate_id = $1 AND t.archived = 0 AND st.action_required = 1 \
+             GROUP BY t.project_id HAVING SUM(t.n) <> 0 ORDER BY t.project_id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)

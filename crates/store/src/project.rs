@@ -429,7 +429,8 @@ impl Store {
     /// page's "N (+ M archived)".
     pub async fn patch_counts(&self, project_id: i64) -> Result<(i64, i64)> {
         let rows = sqlx::query(
-            "SELECT archived, COUNT(*) AS n FROM patch WHERE project_id = $1 GROUP BY archived",
+            "SELECT archived, CAST(SUM(n) AS BIGINT) AS n FROM patch_tally WHERE project_id = $1 \
+             GROUP BY archived",
         )
         .bind(project_id)
         .fetch_all(&self.pool)

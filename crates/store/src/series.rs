@@ -141,9 +141,17 @@ impl Store {
             filter.dates.push(sql, "s.date");
             push_search(sql, &filter.search, &["s.name"]);
         };
-        let mut count = Sql::new("SELECT COUNT(*) AS n FROM series s");
-        push_where(&mut count);
-        let total = count.count(&self.pool).await?;
+        let total = if submitters.is_empty()
+            && filter.dates.since.is_none()
+            && filter.dates.before.is_none()
+            && filter.search.is_empty()
+        {
+            self.tallied_series(&projects).await?
+        } else {
+            let mut count = Sql::new("SELECT COUNT(*) AS n FROM series s");
+            push_where(&mut count);
+            count.count(&self.pool).await?
+        };
         let Some(number) = page.resolve(total) else {
             return Ok(None);
         };
