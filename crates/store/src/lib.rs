@@ -27,6 +27,7 @@ mod ingest;
 mod job;
 pub mod listing;
 pub mod maintenance;
+mod notification;
 mod outgoing_mail;
 mod patch;
 mod patch_update;
@@ -59,6 +60,9 @@ pub use event::{CheckRef, CommentRef, Event, EventFilter};
 pub use ingest::{IngestOptions, Outcome};
 pub use job::{DEFAULT_MAX_ATTEMPTS, Failure, Job, JobStatus, NewJob, RetryPolicy};
 pub use listing::{DateRange, Listed, Lookup, Page, Position};
+pub use notification::{
+    ChangedPatch, Digest, NOTIFICATION_DELAY, NotificationRun, PendingNotification,
+};
 pub use outgoing_mail::{MAIL_JOB, OutgoingMail};
 pub use patch::{Body, Patch, PatchFilter, PatchOrder};
 pub use patch_update::PatchUpdate;

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use crate::db::Store;
 use crate::error::{Refused, Result};
+use crate::notification;
 use crate::sql::Sql;
 use crate::time;
 use crate::user::Principal;
@@ -76,7 +77,10 @@ impl Store {
     ) -> Result<std::result::Result<(), Refused>> {
         let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query(
-            "SELECT project_id, state_id, delegate_id, related_id FROM patch WHERE id = $1",
+            "SELECT p.project_id, p.state_id, p.delegate_id, p.related_id, \
+             pr.send_notifications, pe.user_id AS submitter_user_id FROM patch p \
+             JOIN project pr ON pr.id = p.project_id \
+             JOIN person pe ON pe.id = p.submitter_id WHERE p.id = $1",
         )
         .bind(patch_id)
         .fetch_optional(&mut *tx)
@@ -88,6 +92,8 @@ impl Store {
         let old_state: i64 = row.try_get("state_id")?;
         let old_delegate: Option<i64> = row.try_get("delegate_id")?;
         let relation: Option<i64> = row.try_get("related_id")?;
+        let notifies = row.try_get::<i64, _>("send_notifications")? != 0;
+        let submitter_user: Option<i64> = row.try_get("submitter_user_id")?;
         let now = time::now();
 
         if let Some(Some(d)) = update.delegate {
@@ -171,6 +177,10 @@ impl Store {
             .bind(s)
             .execute(&mut *tx)
             .await?;
+            if notifies {
+                let own = submitter_user == Some(who.user.id);
+                notification::record_state_change(&mut tx, patch_id, old_state, s, own).await?;
+            }
         }
         if let Some(d) = update.delegate.filter(|d| *d != old_delegate) {
             sqlx::query(
