@@ -1,7 +1,8 @@
 //! Mail the site sends (confirmations, password resets, notifications),
 //! as it waits in the job queue: who it goes to and what it says. The
-//! sender, the Date and the Message-Id are added when it is sent, by the
-//! worker that knows the configured From address.
+//! Date and the Message-Id are added when it is sent, and the sender too
+//! unless the mail names its own (notifications may come from another
+//! address than confirmations, as Patchwork's NOTIFICATION_FROM_EMAIL).
 
 use crate::db::Store;
 use crate::error::{Result, StoreError};
@@ -22,6 +23,9 @@ pub struct OutgoingMail {
     /// Further headers (`Precedence: bulk` for digests), in order.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// The sender, when not the worker's configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 impl OutgoingMail {
@@ -32,6 +36,7 @@ impl OutgoingMail {
             subject: subject.to_string(),
             body,
             headers: Vec::new(),
+            from: None,
         }
     }
 

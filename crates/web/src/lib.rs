@@ -13,6 +13,7 @@ mod error;
 mod html;
 pub mod json;
 pub mod mbox;
+pub mod notification;
 mod pages;
 mod refusal;
 pub mod server;

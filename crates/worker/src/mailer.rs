@@ -139,20 +139,31 @@ impl Mailer {
         })
     }
 
-    /// The message as it goes out: our From, a fresh Message-Id in the
-    /// sender's domain, a Date, plain UTF-8 text.
+    /// The message as it goes out: the mail's own From or ours, a fresh
+    /// Message-Id in the sender's domain, a Date, plain UTF-8 text.
     pub fn message(&self, mail: &OutgoingMail) -> Result<Message, JobError> {
         let to: Mailbox = mail
             .to
             .parse()
             .map_err(|e| JobError::permanent(format!("invalid recipient {:?}: {e}", mail.to)))?;
+        let from: Mailbox = match &mail.from {
+            Some(f) => f
+                .parse()
+                .map_err(|e| JobError::permanent(format!("invalid sender {f:?}: {e}")))?,
+            None => self.from.clone(),
+        };
+        let domain = if mail.from.is_some() {
+            from.email.domain().to_string()
+        } else {
+            self.domain.clone()
+        };
         let id =
             patchtrack_store::random_hex(16).map_err(|e| JobError::transient(e.to_string()))?;
         let mut message = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(to)
             .subject(mail.subject.clone())
-            .message_id(Some(format!("<{id}@{}>", self.domain)))
+            .message_id(Some(format!("<{id}@{domain}>")))
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
             .map_err(|e| JobError::permanent(format!("cannot build the mail: {e}")))?;
