@@ -79,6 +79,86 @@ enum Command {
     /// Write every patch of the site (or of projects named by list id)
     /// into a tar of one mbox per project, as Patchwork's dumparchive.
     Dumparchive(dump::Args),
+    /// Queue the state-change notifications that are due, then expire old
+    /// confirmations, once (what `serve` also does every minute, unless
+    /// started with --no-cron).
+    Cron(CronCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct CronCommand {
+    /// The site's external base URL, for the links in the mails (give
+    /// `serve` the same).
+    #[arg(
+        long,
+        env = "PATCHTRACK_BASE_URL",
+        default_value = "http://127.0.0.1:8000"
+    )]
+    base_url: String,
+    #[command(flatten)]
+    cron: CronArgs,
+}
+
+/// The periodic pass: notifications and expiry (Patchwork's cron).
+#[derive(Debug, clap::Args)]
+struct CronArgs {
+    /// Minutes a submitter's newest state change must be old before they
+    /// are mailed a digest of all their changed patches.
+    #[arg(
+        long,
+        env = "PATCHTRACK_NOTIFICATION_DELAY_MINUTES",
+        default_value_t = 10
+    )]
+    notification_delay_minutes: u64,
+    /// Sender of the notifications (Patchwork's NOTIFICATION_FROM_EMAIL;
+    /// default: the --mail-from of the serve that sends them).
+    #[arg(long, env = "PATCHTRACK_NOTIFICATION_FROM")]
+    notification_from: Option<String>,
+    /// Days a confirmation link works; older ones, and registrations never
+    /// confirmed in that time, are removed.
+    #[arg(
+        long,
+        env = "PATCHTRACK_CONFIRMATION_VALIDITY_DAYS",
+        default_value_t = 7
+    )]
+    confirmation_validity_days: u64,
+}
+
+impl CronArgs {
+    fn config(&self) -> patchtrack_worker::cron::CronConfig {
+        use std::time::Duration;
+        patchtrack_worker::cron::CronConfig {
+            notification_delay: Duration::from_secs(
+                self.notification_delay_minutes.saturating_mul(60),
+            ),
+            confirmation_validity: Duration::from_secs(
+                self.confirmation_validity_days.saturating_mul(86_400),
+            ),
+        }
+    }
+
+    /// The digest composer, with links under `base_url`.
+    fn compose(&self, base_url: &str) -> patchtrack_worker::cron::Compose {
+        let base = base_url.trim_end_matches('/').to_string();
+        let from = self.notification_from.clone();
+        std::sync::Arc::new(move |d| {
+            patchtrack_web::notification::digest_mail(&base, from.as_deref(), d)
+        })
+    }
+}
+
+async fn cron(store: &Store, args: &CronCommand) -> anyhow::Result<()> {
+    let report = patchtrack_worker::cron::run_pass(
+        store,
+        &args.cron.config(),
+        &args.cron.compose(&args.base_url),
+    )
+    .await?;
+    for (email, why) in &report.notifications.failed {
+        eprintln!("Failed sending to {email}: {why}");
+    }
+    println!("{report}");
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,8 +180,8 @@ struct ServeArgs {
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
     /// External base URL for absolute links (default: from each request's
-    /// Host header).
-    #[arg(long)]
+    /// Host header; in mails, which answer no request, http://LISTEN).
+    #[arg(long, env = "PATCHTRACK_BASE_URL")]
     base_url: Option<String>,
     /// On a database without projects, add the `qemu-devel` project and
     /// its sample patch, so there is something to look at.
@@ -119,6 +199,17 @@ struct ServeArgs {
     no_xmlrpc: bool,
     #[command(flatten)]
     mail: MailArgs,
+    #[command(flatten)]
+    cron: CronArgs,
+    /// Seconds between two runs of the periodic pass (notifications,
+    /// expiry) in this process.
+    #[arg(long, env = "PATCHTRACK_CRON_INTERVAL_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    cron_interval_seconds: u64,
+    /// Do not run the periodic pass here: the site runs `patchtrack cron`
+    /// from its own timer (or another serve node runs it).
+    #[arg(long, env = "PATCHTRACK_NO_CRON")]
+    no_cron: bool,
 }
 
 /// Outgoing mail (account confirmations, password resets). The password
@@ -241,6 +332,7 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
         Command::Retag(args) => repair::retag(&open(&cli.database).await?, args).await?,
         Command::Rehash(args) => repair::rehash(&open(&cli.database).await?, args).await?,
         Command::Dumparchive(args) => dump::run(&open(&cli.database).await?, args).await?,
+        Command::Cron(args) => cron(&open(&cli.database).await?, args).await?,
         Command::Replacerelations(args) => {
             repair::replace_relations(&open(&cli.database).await?, args).await?;
         }
@@ -322,6 +414,21 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr()?;
+    if args.no_cron {
+        eprintln!("patchtrack: --no-cron: notifications and expiry wait for `patchtrack cron`");
+    } else {
+        let base = args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let scheduler = patchtrack_worker::cron::Scheduler::new(
+            store.clone(),
+            args.cron.config(),
+            args.cron.compose(&base),
+            std::time::Duration::from_secs(args.cron_interval_seconds),
+        );
+        tokio::spawn(scheduler.run());
+    }
     eprintln!("patchtrack: serving http://{addr}/ (API at http://{addr}/api/)");
     patchtrack_web::serve(
         patchtrack_web::App {

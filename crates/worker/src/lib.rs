@@ -5,10 +5,12 @@
 //! queue. A [`Worker`] claims due jobs of the kinds it has a [`Handler`]
 //! for, runs them, and records the outcome: done, or failed and retried
 //! with backoff. Any number of workers, in any number of processes, can
-//! share one queue. Outgoing mail is the [`mailer::Mailer`] handler.
+//! share one queue. Outgoing mail is the [`mailer::Mailer`] handler; the
+//! periodic pass (notifications, expiry) is [`cron`].
 
 #![warn(missing_docs)]
 
+pub mod cron;
 pub mod mailer;
 
 use std::collections::HashMap;

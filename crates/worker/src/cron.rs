@@ -1,0 +1,153 @@
+//! The periodic pass (Patchwork's `manage.py cron`): state-change
+//! notifications become queued digest mails, then outdated confirmations
+//! and never-confirmed registrations expire. `patchtrack cron` runs it once
+//! (for sites that schedule it themselves); `patchtrack serve` runs it
+//! every minute through a [`Scheduler`]. Both run this same pass, and
+//! several at once are safe: each recipient's digest is queued and its
+//! notifications deleted in one transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use patchtrack_store::{
+    CONFIRMATION_VALIDITY, Digest, Expired, NOTIFICATION_DELAY, NotificationRun, OutgoingMail,
+    Store,
+};
+
+/// Makes the mail of one digest (`patchtrack_web::notification::digest_mail`
+/// with the site's URL and sender).
+pub type Compose = Arc<dyn Fn(&Digest) -> OutgoingMail + Send + Sync>;
+
+/// What the pass waits for and keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CronConfig {
+    /// How old a submitter's newest change must be before they are mailed
+    /// (Patchwork's `NOTIFICATION_DELAY_MINUTES`, 10).
+    pub notification_delay: Duration,
+    /// How long a confirmation link works (Patchwork's
+    /// `CONFIRMATION_VALIDITY_DAYS`, 7).
+    pub confirmation_validity: Duration,
+}
+
+impl Default for CronConfig {
+    fn default() -> Self {
+        CronConfig {
+            notification_delay: NOTIFICATION_DELAY,
+            confirmation_validity: CONFIRMATION_VALIDITY,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CronReport {
+    /// The notifications part.
+    pub notifications: NotificationRun,
+    /// The expiry part.
+    pub expired: Expired,
+}
+
+impl CronReport {
+    /// Whether the pass changed anything worth a log line.
+    pub fn is_empty(&self) -> bool {
+        let n = &self.notifications;
+        n.mails == 0
+            && n.opted_out == 0
+            && n.failed.is_empty()
+            && self.expired.confirmations == 0
+            && self.expired.accounts == 0
+    }
+}
+
+impl std::fmt::Display for CronReport {
+    /// The summary `patchtrack cron` prints, one line per part.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = &self.notifications;
+        writeln!(
+            f,
+            "notifications: {} mails queued for {} patches, {} recipients held back, \
+             {} opted out, {} failed",
+            n.mails,
+            n.patches,
+            n.held,
+            n.opted_out,
+            n.failed.len()
+        )?;
+        write!(
+            f,
+            "expiry: {} confirmations and {} unconfirmed registrations removed",
+            self.expired.confirmations, self.expired.accounts
+        )
+    }
+}
+
+/// Runs the pass once: notifications, then expiry.
+pub async fn run_pass(
+    store: &Store,
+    config: &CronConfig,
+    compose: &Compose,
+) -> patchtrack_store::Result<CronReport> {
+    let notifications = store
+        .send_notifications(config.notification_delay, |d| compose(d))
+        .await?;
+    let expired = store
+        .expire_confirmations(config.confirmation_validity)
+        .await?;
+    Ok(CronReport {
+        notifications,
+        expired,
+    })
+}
+
+/// Runs the pass at a fixed interval, for the life of the process.
+#[derive(Clone)]
+pub struct Scheduler {
+    store: Store,
+    config: CronConfig,
+    compose: Compose,
+    every: Duration,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("config", &self.config)
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+impl Scheduler {
+    /// A scheduler running the pass every `every` (at least 1 s).
+    pub fn new(store: Store, config: CronConfig, compose: Compose, every: Duration) -> Scheduler {
+        Scheduler {
+            store,
+            config,
+            compose,
+            every: every.max(Duration::from_secs(1)),
+        }
+    }
+
+    /// Runs the pass now and then every interval; a failed pass (the
+    /// database away) is logged and tried again at the next tick.
+    pub async fn run(self) {
+        tracing::info!(every = ?self.every, "periodic pass (notifications, expiry) started");
+        let mut ticks = tokio::time::interval(self.every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match run_pass(&self.store, &self.config, &self.compose).await {
+                Ok(report) => {
+                    for (email, why) in &report.notifications.failed {
+                        tracing::warn!(email = %email, "Failed sending to {email}: {why}");
+                    }
+                    if !report.is_empty() {
+                        let summary = report.to_string().replace('\n', "; ");
+                        tracing::info!("periodic pass: {summary}");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "periodic pass failed: {e}"),
+            }
+        }
+    }
+}
