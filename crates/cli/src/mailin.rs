@@ -198,6 +198,11 @@ pub async fn parsearchive(
             store.refresh_statistics().await?;
             next_analyze *= 4;
         }
+        // An import adds a few tally rows per mail; folding them now and
+        // then keeps list counts cheap while it runs.
+        if summary.messages % 100_000 == 0 {
+            store.compact_tallies().await?;
+        }
         if let Some(bar) = &progress {
             bar.inc(1);
         }
@@ -205,6 +210,7 @@ pub async fn parsearchive(
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the archive reader panicked"))??;
+    store.compact_tallies().await?;
     store.refresh_statistics().await?;
     if let Some(bar) = progress {
         bar.finish_and_clear();

@@ -220,6 +220,8 @@ async fn cron_queues_a_digest_once_the_delay_has_passed() {
         "{out}"
     );
     assert!(out.contains("expiry: 0 confirmations"), "{out}");
+    // The import and the state change left tally rows to fold.
+    assert!(out.contains("housekeeping: 2 tally rows folded"), "{out}");
     let out = ok_run(
         &db,
         &[

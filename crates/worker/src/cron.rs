@@ -1,6 +1,8 @@
 //! The periodic pass (Patchwork's `manage.py cron`): state-change
 //! notifications become queued digest mails, then outdated confirmations
-//! and never-confirmed registrations expire. `patchtrack cron` runs it once
+//! and never-confirmed registrations expire; then the housekeeping
+//! Patchwork has no need of: the count tallies are folded (so list counts
+//! stay a few rows' sum) and sent mail older than a week leaves the queue. `patchtrack cron` runs it once
 //! (for sites that schedule it themselves); `patchtrack serve` runs it
 //! every minute through a [`Scheduler`]. Both run this same pass, and
 //! several at once are safe: each recipient's digest is queued and its
@@ -45,7 +47,14 @@ pub struct CronReport {
     pub notifications: NotificationRun,
     /// The expiry part.
     pub expired: Expired,
+    /// Tally rows folded away.
+    pub tally_rows: u64,
+    /// Finished jobs removed from the queue.
+    pub jobs_purged: u64,
 }
+
+/// How long a finished job stays in the queue for admins to see.
+pub const KEEP_DONE_JOBS: Duration = Duration::from_secs(7 * 86_400);
 
 impl CronReport {
     /// Whether the pass changed anything worth a log line.
@@ -73,15 +82,20 @@ impl std::fmt::Display for CronReport {
             n.opted_out,
             n.failed.len()
         )?;
-        write!(
+        writeln!(
             f,
             "expiry: {} confirmations and {} unconfirmed registrations removed",
             self.expired.confirmations, self.expired.accounts
+        )?;
+        write!(
+            f,
+            "housekeeping: {} tally rows folded, {} finished jobs removed",
+            self.tally_rows, self.jobs_purged
         )
     }
 }
 
-/// Runs the pass once: notifications, then expiry.
+/// Runs the pass once: notifications, expiry, housekeeping.
 pub async fn run_pass(
     store: &Store,
     config: &CronConfig,
@@ -93,9 +107,16 @@ pub async fn run_pass(
     let expired = store
         .expire_confirmations(config.confirmation_validity)
         .await?;
+    let tally_rows = store.compact_tallies().await?;
+    let keep = i64::try_from(KEEP_DONE_JOBS.as_micros()).unwrap_or(i64::MAX);
+    let jobs_purged = store
+        .purge_done_jobs(patchtrack_store::time::now().saturating_sub(keep))
+        .await?;
     Ok(CronReport {
         notifications,
         expired,
+        tally_rows,
+        jobs_purged,
     })
 }
 
