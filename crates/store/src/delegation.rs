@@ -131,6 +131,59 @@ pub(crate) async fn by_rules(
     Ok(chosen)
 }
 
+/// A project's rule: new patches whose files all match `path` go to `user`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegationRule {
+    /// Primary key.
+    pub id: i64,
+    /// An fnmatch pattern on the touched files' paths.
+    pub path: String,
+    /// Rules with higher priorities are tried first.
+    pub priority: i64,
+    /// The delegate.
+    pub user: crate::refs::UserRef,
+}
+
+impl crate::db::Store {
+    /// A project's delegation rules in the order they are tried.
+    pub async fn delegation_rules(&self, project_id: i64) -> Result<Vec<DelegationRule>> {
+        let sql = format!(
+            "SELECT r.id, r.path, r.priority, {} FROM delegation_rule r \
+             JOIN app_user u ON u.id = r.user_id WHERE r.project_id = $1 \
+             ORDER BY r.priority DESC, r.path ASC",
+            crate::refs::user_columns("u", "u_")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DelegationRule {
+                    id: r.try_get("id")?,
+                    path: r.try_get("path")?,
+                    priority: r.try_get("priority")?,
+                    user: crate::refs::user(r, "u_")?.ok_or_else(|| {
+                        crate::error::StoreError::Inconsistent("a rule without its user".into())
+                    })?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes one of a project's delegation rules. False when the
+    /// project has no such rule.
+    pub async fn remove_delegation_rule(&self, project_id: i64, rule_id: i64) -> Result<bool> {
+        let res = sqlx::query("DELETE FROM delegation_rule WHERE id = $1 AND project_id = $2")
+            .bind(rule_id)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?;
+        self.caches.rules.clear();
+        Ok(res.rows_affected() == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

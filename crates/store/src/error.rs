@@ -83,6 +83,11 @@ pub enum Refused {
     /// The patches belong to different relations: one must be left
     /// explicitly before joining another.
     RelationConflict,
+    /// A state cannot be deleted while `patches` are in it or `events`
+    /// of the patches' history name it.
+    StateInUse { patches: i64, events: i64 },
+    /// The only state cannot be deleted: new patches need one.
+    LastState,
     /// The patch the change is about does not exist (callers look it up
     /// first, so only a concurrent deletion gets here).
     NoSuchPatch,

@@ -59,7 +59,8 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    fn as_str(self) -> &'static str {
+    /// The status as stored and shown (`pending`, `done`, `failed`).
+    pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Pending => "pending",
             JobStatus::Done => "done",
@@ -339,6 +340,26 @@ impl Store {
         .await?;
         self.wake_workers();
         Ok(res.rows_affected() == 1)
+    }
+
+    /// How many jobs are pending, done and failed, for the admin pages.
+    pub async fn job_counts(&self) -> Result<Vec<(JobStatus, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM job GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts: Vec<(JobStatus, i64)> =
+            [JobStatus::Pending, JobStatus::Done, JobStatus::Failed]
+                .into_iter()
+                .map(|s| (s, 0))
+                .collect();
+        for r in rows {
+            let status = JobStatus::parse(&r.try_get::<String, _>("status")?)?;
+            let n: i64 = r.try_get("n")?;
+            if let Some(c) = counts.iter_mut().find(|(s, _)| *s == status) {
+                c.1 = n;
+            }
+        }
+        Ok(counts)
     }
 
     /// Deletes done jobs finished before `before`; failed ones stay until

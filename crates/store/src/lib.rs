@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod admin_log;
 mod bundle;
 mod cache;
 mod check;
@@ -46,6 +47,7 @@ mod tally;
 pub mod time;
 mod user;
 
+pub use admin_log::AdminAction;
 pub use bundle::{Bundle, BundleChanges, BundleFilter, BundleOrder};
 pub use check::{Check, CheckCounts, CheckFilter, CheckOrder, CheckState, NewCheck};
 pub use comment::{Comment, CommentOrder, Parent};
@@ -55,6 +57,7 @@ pub use confirmation::{
 };
 pub use cover::{Cover, CoverFilter, CoverOrder};
 pub use db::{Backend, DEFAULT_GROUP_LIMIT, DEFAULT_URL, Store};
+pub use delegation::DelegationRule;
 pub use error::{Refused, Result, StoreError};
 pub use event::{CheckRef, CommentRef, Event, EventFilter};
 pub use ingest::{IngestOptions, Outcome};
@@ -66,15 +69,16 @@ pub use notification::{
 pub use outgoing_mail::{MAIL_JOB, OutgoingMail};
 pub use patch::{Body, Patch, PatchFilter, PatchOrder};
 pub use patch_update::PatchUpdate;
-pub use person::{Person, PersonOrder};
+pub use person::{Merged, Person, PersonOrder};
 pub use project::{NewProject, Project, ProjectOrder, ProjectUpdate};
 pub use refs::{CoverRef, PatchRef, PersonRef, SeriesRef, UserRef};
 pub use reparse::Reparsed;
 pub use series::{Series, SeriesFilter, SeriesOrder};
 pub use session::{SESSION_MICROS, Session, random_hex};
-pub use state::State;
+pub use state::{Move, State};
 pub use stats::{Counts, PatchStatus, SeriesSummary};
 pub use tag::Tag;
 pub use user::{
-    AccountChanges, NewUser, Principal, Settings, User, UserOrder, UserUpdate, hash_password,
+    Account, AccountChanges, NewUser, Principal, Settings, User, UserOrder, UserUpdate,
+    hash_password,
 };

@@ -215,3 +215,97 @@ impl Store {
         Ok(if ids.is_empty() { vec![person_id] } else { ids })
     }
 }
+
+/// What merging two people moved to the one kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Patches submitted.
+    pub patches: u64,
+    /// Cover letters.
+    pub covers: u64,
+    /// Series.
+    pub series: u64,
+    /// Comments on patches and covers.
+    pub comments: u64,
+}
+
+impl Store {
+    /// Links a person to an account (`None`: unlinks it), whatever it was
+    /// linked to. False when there is no such person; an unknown username
+    /// is [`crate::StoreError::NotFound`].
+    pub async fn link_person(&self, person_id: i64, username: Option<&str>) -> Result<bool> {
+        let user_id = match username.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(name) => Some(
+                self.user_by_username(name)
+                    .await?
+                    .ok_or_else(|| crate::StoreError::NotFound(format!("no user {name:?}")))?
+                    .user
+                    .id,
+            ),
+            None => None,
+        };
+        let res = sqlx::query("UPDATE person SET user_id = $1 WHERE id = $2")
+            .bind(user_id)
+            .bind(person_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// Merges the person `duplicate` into `keep`, in one transaction:
+    /// their patches, cover letters, series and comments become `keep`'s,
+    /// `keep` takes the duplicate's account link when it has none, and the
+    /// duplicate is deleted. Its address goes with it: a later mail from
+    /// that address creates a new person (link both to one account
+    /// instead to keep both addresses). Checks belong to accounts, not
+    /// people, and bundles to accounts: neither moves. None when either
+    /// person does not exist or they are the same.
+    pub async fn merge_people(&self, keep: i64, duplicate: i64) -> Result<Option<Merged>> {
+        if keep == duplicate {
+            return Ok(None);
+        }
+        let mut tx = self.begin_write().await?;
+        let found = sqlx::query("SELECT id, user_id FROM person WHERE id IN ($1, $2)")
+            .bind(keep)
+            .bind(duplicate)
+            .fetch_all(&mut *tx)
+            .await?;
+        if found.len() != 2 {
+            return Ok(None);
+        }
+        let mut moved = [0u64; 5];
+        for (i, table) in ["patch", "cover", "series", "patch_comment", "cover_comment"]
+            .iter()
+            .enumerate()
+        {
+            let sql = format!("UPDATE {table} SET submitter_id = $1 WHERE submitter_id = $2");
+            moved[i] = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(keep)
+                .bind(duplicate)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        sqlx::query(
+            "UPDATE person SET user_id = (SELECT user_id FROM person WHERE id = $1) \
+             WHERE id = $2 AND user_id IS NULL",
+        )
+        .bind(duplicate)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM person WHERE id = $1")
+            .bind(duplicate)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        // Ingestion remembers people by address: the duplicate's id is gone.
+        self.caches.people.clear();
+        Ok(Some(Merged {
+            patches: moved[0],
+            covers: moved[1],
+            series: moved[2],
+            comments: moved[3] + moved[4],
+        }))
+    }
+}

@@ -220,8 +220,17 @@ impl Store {
 }
 
 impl Store {
-    /// Saves every editable field of `p` (found by id).
+    /// Saves every field of `p` (found by id), its linkname included.
     pub async fn update_project(&self, p: &Project) -> Result<()> {
+        if !is_slug(&p.linkname) {
+            return Err(StoreError::Invalid(format!(
+                "linkname {:?} must be a slug (letters, digits, '-', '_', '.')",
+                p.linkname
+            )));
+        }
+        if p.name.trim().is_empty() || p.listid.trim().is_empty() {
+            return Err(StoreError::Invalid("name and list id are required".into()));
+        }
         if let Err(e) = regex::Regex::new(&p.subject_match) {
             return Err(StoreError::Invalid(format!(
                 "subject_match is not a regex: {e}"
@@ -231,7 +240,7 @@ impl Store {
             "UPDATE project SET name = $1, listid = $2, listemail = $3, subject_match = $4, \
              web_url = $5, scm_url = $6, webscm_url = $7, list_archive_url = $8, \
              list_archive_url_format = $9, commit_url_format = $10, send_notifications = $11, \
-             use_tags = $12, show_dependencies = $13 WHERE id = $14",
+             use_tags = $12, show_dependencies = $13, linkname = $14 WHERE id = $15",
         )
         .bind(&p.name)
         .bind(&p.listid)
@@ -246,14 +255,16 @@ impl Store {
         .bind(i64::from(p.send_notifications))
         .bind(i64::from(p.use_tags))
         .bind(i64::from(p.show_dependencies))
+        .bind(&p.linkname)
         .bind(p.id)
         .execute(&self.pool)
         .await;
         match res {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::Invalid(format!(
-                    "another project already uses name {:?} or list id {:?}",
-                    p.name, p.listid
+                    "another project already uses linkname {:?}, name {:?} or list id {:?} \
+                     (same subject match)",
+                    p.linkname, p.name, p.listid
                 )))
             }
             Err(e) => Err(e.into()),
@@ -445,5 +456,39 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+}
+
+impl Store {
+    /// Makes `username` a maintainer of the project (nothing changes when
+    /// they already are). Returns the user's id.
+    pub async fn add_maintainer(&self, project_id: i64, username: &str) -> Result<i64> {
+        let user = self
+            .user_by_username(username.trim())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no user {:?}", username.trim())))?;
+        sqlx::query(
+            "INSERT INTO project_maintainer (project_id, user_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(project_id)
+        .bind(user.user.id)
+        .execute(&self.pool)
+        .await?;
+        self.caches.maintainers.clear();
+        Ok(user.user.id)
+    }
+
+    /// Ends a user's maintainership of the project. False when they were
+    /// not a maintainer. Patches delegated to them stay delegated.
+    pub async fn remove_maintainer(&self, project_id: i64, user_id: i64) -> Result<bool> {
+        let res =
+            sqlx::query("DELETE FROM project_maintainer WHERE project_id = $1 AND user_id = $2")
+                .bind(project_id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+        self.caches.maintainers.clear();
+        Ok(res.rows_affected() == 1)
     }
 }

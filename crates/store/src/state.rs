@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::db::Store;
-use crate::error::{Result, StoreError};
+use crate::error::{Refused, Result, StoreError};
 
 /// A state a patch can be in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +155,145 @@ impl Store {
             .into_iter()
             .find(|s| s.slug == slug)
             .ok_or_else(|| StoreError::Inconsistent(format!("state {slug} vanished")))
+    }
+}
+
+/// Which way a state moves in the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// Before the one before it.
+    Up,
+    /// After the one after it.
+    Down,
+}
+
+impl Store {
+    /// Renames a state; its slug follows the name, as Patchwork's does
+    /// when a state is saved. A name whose slug another state holds, or
+    /// one without a slug, is refused.
+    pub async fn rename_state(&self, id: i64, name: &str) -> Result<State> {
+        let slug = slugify(name);
+        if slug.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "state name {name:?} has no letters or digits"
+            )));
+        }
+        let res = sqlx::query("UPDATE state SET name = $1, slug = $2 WHERE id = $3")
+            .bind(name.trim())
+            .bind(&slug)
+            .bind(id)
+            .execute(&self.pool)
+            .await;
+        match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Invalid(format!(
+                    "another state is already named {name:?} or has the slug {slug:?}"
+                )));
+            }
+            other => other?,
+        };
+        self.caches.states.clear();
+        self.states()
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("no state {id}")))
+    }
+
+    /// Whether patches in the state still need a maintainer's action.
+    pub async fn set_state_action_required(&self, id: i64, action_required: bool) -> Result<()> {
+        let res = sqlx::query("UPDATE state SET action_required = $1 WHERE id = $2")
+            .bind(i64::from(action_required))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.caches.states.clear();
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("no state {id}")));
+        }
+        Ok(())
+    }
+
+    /// Swaps a state with its neighbour in the order (nothing happens at
+    /// either end). The first state is the one new patches get. Orderings
+    /// are unique, and both engines check that row by row, so the swap
+    /// parks one state on -1 first.
+    pub async fn move_state(&self, id: i64, direction: Move) -> Result<()> {
+        let states = self.states_uncached().await?;
+        let Some(i) = states.iter().position(|s| s.id == id) else {
+            return Err(StoreError::NotFound(format!("no state {id}")));
+        };
+        let j = match direction {
+            Move::Up if i > 0 => i - 1,
+            Move::Down if i + 1 < states.len() => i + 1,
+            _ => return Ok(()),
+        };
+        let (a, b) = (&states[i], &states[j]);
+        let mut tx = self.begin_write().await?;
+        for (state, ordering) in [(a.id, -1), (b.id, a.ordering), (a.id, b.ordering)] {
+            sqlx::query("UPDATE state SET ordering = $1 WHERE id = $2")
+                .bind(ordering)
+                .bind(state)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.caches.states.clear();
+        Ok(())
+    }
+
+    /// Deletes a state no patch is in and no event names (deleting those
+    /// would cascade over the patches' history, so they are refused with
+    /// the counts), and closes the gap in the order so that a state keeps
+    /// ordering 0 for new patches. The last state is refused too.
+    pub async fn delete_state(&self, id: i64) -> Result<Result<(), Refused>> {
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query("SELECT ordering FROM state WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Err(Refused::NoSuchObject { field: "state", id }));
+        };
+        let ordering: i64 = row.try_get("ordering")?;
+        let count = |sql: &'static str| sqlx::query(sql).bind(id);
+        let patches: i64 = count("SELECT COUNT(*) AS n FROM patch WHERE state_id = $1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        let events: i64 = count(
+            "SELECT COUNT(*) AS n FROM event WHERE previous_state_id = $1 OR current_state_id = $1",
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if patches > 0 || events > 0 {
+            return Ok(Err(Refused::StateInUse { patches, events }));
+        }
+        let others: i64 = sqlx::query("SELECT COUNT(*) AS n FROM state WHERE id <> $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if others == 0 {
+            return Ok(Err(Refused::LastState));
+        }
+        sqlx::query("DELETE FROM state WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // Shift the later states down by one, through negative values
+        // (unique orderings are checked row by row).
+        sqlx::query("UPDATE state SET ordering = -ordering WHERE ordering > $1")
+            .bind(ordering)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE state SET ordering = -ordering - 1 WHERE ordering < 0")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.caches.states.clear();
+        Ok(Ok(()))
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Tag {
     pub id: i64,
     /// Trailer name (`Acked-by`).
     pub name: String,
+    /// The regular expression lines are counted by (`^Acked-by:`).
+    pub pattern: String,
     /// Column heading (`A`).
     pub abbrev: String,
     /// Whether the patch list has a column for it.
@@ -105,9 +107,54 @@ impl crate::db::Store {
         Ok(Tag {
             id,
             name: name.to_string(),
+            pattern: pattern.to_string(),
             abbrev: abbrev.to_string(),
             show_column,
         })
+    }
+
+    /// Saves a tag's fields (found by `tag.id`), refused as [`Store::add_tag`]
+    /// refuses. Existing counts are not recomputed: `retag` does that.
+    pub async fn update_tag(&self, tag: &Tag) -> Result<()> {
+        if tag.name.trim().is_empty() || tag.abbrev.trim().is_empty() {
+            return Err(crate::error::StoreError::Invalid(
+                "a tag needs a name and an abbreviation".into(),
+            ));
+        }
+        if let Err(e) = regex::Regex::new(&tag.pattern) {
+            return Err(crate::error::StoreError::Invalid(format!(
+                "the tag pattern {:?} is not a valid regular expression: {e}",
+                tag.pattern
+            )));
+        }
+        let res = sqlx::query(
+            "UPDATE tag SET name = $1, pattern = $2, abbrev = $3, show_column = $4 WHERE id = $5",
+        )
+        .bind(tag.name.trim())
+        .bind(&tag.pattern)
+        .bind(tag.abbrev.trim())
+        .bind(i64::from(tag.show_column))
+        .bind(tag.id)
+        .execute(&self.pool)
+        .await;
+        let res = match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(crate::error::StoreError::Invalid(format!(
+                    "the abbreviation {:?} is taken",
+                    tag.abbrev
+                )));
+            }
+            other => other?,
+        };
+        self.caches.tags.clear();
+        self.caches.tag_list.clear();
+        if res.rows_affected() == 0 {
+            return Err(crate::error::StoreError::NotFound(format!(
+                "no tag {}",
+                tag.id
+            )));
+        }
+        Ok(())
     }
 
     /// Every tag, in id order (the order of the list's A/R/T columns),
@@ -116,15 +163,17 @@ impl crate::db::Store {
         if let Some(tags) = self.caches.tag_list.get(&()) {
             return Ok(tags.as_ref().clone());
         }
-        let rows = sqlx::query("SELECT id, name, abbrev, show_column FROM tag ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, pattern, abbrev, show_column FROM tag ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         let tags = rows
             .iter()
             .map(|r| {
                 Ok(Tag {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
+                    pattern: r.try_get("pattern")?,
                     abbrev: r.try_get("abbrev")?,
                     show_column: r.try_get::<i64, _>("show_column")? != 0,
                 })

@@ -124,7 +124,15 @@ impl Store {
         .bind(priority)
         .bind(username)
         .execute(&self.pool)
-        .await?;
+        .await;
+        let res = match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Invalid(format!(
+                    "the project already has a rule for {path:?}"
+                )));
+            }
+            other => other?,
+        };
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("no user {username:?}")));
         }
@@ -628,5 +636,111 @@ mod tests {
                 "the stand-in is a real, verifiable hash"
             );
         }
+    }
+}
+
+/// An account as the admin pages list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Who.
+    pub user: UserRef,
+    /// Site administrator.
+    pub superuser: bool,
+    /// Can log in (a deactivated account keeps its patches, bundles and
+    /// delegations).
+    pub active: bool,
+    /// Ids of the projects they maintain.
+    pub maintains: Vec<i64>,
+}
+
+impl Store {
+    /// Accounts whose username, names or address contain every search
+    /// term, by username, at most `limit`, with what the admin list shows.
+    pub async fn accounts(&self, search: &[String], limit: usize) -> Result<Vec<Account>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {}, u.is_superuser, u.is_active FROM app_user u WHERE 1 = 1",
+            refs::user_columns("u", "u_")
+        ));
+        push_search(
+            &mut sql,
+            search,
+            &["u.username", "u.first_name", "u.last_name", "u.email"],
+        );
+        sql.push(" ORDER BY u.username LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut accounts = Vec::new();
+        for r in sql.fetch_all(&self.pool).await? {
+            let user = refs::user(&r, "u_")?
+                .ok_or_else(|| StoreError::Inconsistent("a user row without its user".into()))?;
+            accounts.push(Account {
+                user,
+                superuser: r.try_get::<i64, _>("is_superuser")? != 0,
+                active: r.try_get::<i64, _>("is_active")? != 0,
+                maintains: Vec::new(),
+            });
+        }
+        if accounts.is_empty() {
+            return Ok(accounts);
+        }
+        let mut sql =
+            Sql::new("SELECT user_id, project_id FROM project_maintainer WHERE user_id IN ");
+        sql.bind_list(accounts.iter().map(|a| a.user.id));
+        sql.push(" ORDER BY project_id");
+        let mut by_user: HashMap<i64, Vec<i64>> = HashMap::new();
+        for r in sql.fetch_all(&self.pool).await? {
+            by_user
+                .entry(r.try_get("user_id")?)
+                .or_default()
+                .push(r.try_get("project_id")?);
+        }
+        for a in &mut accounts {
+            a.maintains = by_user.remove(&a.user.id).unwrap_or_default();
+        }
+        Ok(accounts)
+    }
+
+    /// Makes an account a site administrator or not, and active or not.
+    /// Deactivating logs it out everywhere and never deletes it: its
+    /// patches stay delegated to it. Any registration still waiting for
+    /// confirmation is cancelled on either change, so that expiry (which
+    /// deletes unconfirmed registrations, and would cascade over the
+    /// patches delegated to them) never takes an account an administrator
+    /// has decided about. False when there is no such account.
+    pub async fn set_account_flags(
+        &self,
+        user_id: i64,
+        superuser: Option<bool>,
+        active: Option<bool>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let res = sqlx::query(
+            "UPDATE app_user SET is_superuser = COALESCE($1, is_superuser), \
+             is_active = COALESCE($2, is_active) WHERE id = $3",
+        )
+        .bind(superuser.map(i64::from))
+        .bind(active.map(i64::from))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if res.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(active) = active {
+            sqlx::query(
+                "UPDATE email_confirmation SET active = 0 \
+                 WHERE user_id = $1 AND kind = 'registration'",
+            )
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            if !active {
+                sqlx::query("DELETE FROM web_session WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }

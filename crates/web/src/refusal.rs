@@ -32,7 +32,9 @@ fn place(refused: &Refused) -> Place {
         Refused::NotMaintainer { .. } => Place::Field("delegate"),
         Refused::RelationTooBig { .. } => Place::Field("related"),
         Refused::RelatesUnmaintained => Place::Forbidden,
-        Refused::RelationConflict => Place::Conflict,
+        Refused::RelationConflict | Refused::StateInUse { .. } | Refused::LastState => {
+            Place::Conflict
+        }
         Refused::NoSuchPatch => Place::NotFound,
     }
 }
@@ -72,6 +74,13 @@ pub fn message(refused: &Refused) -> String {
                 .into()
         }
         Refused::NoSuchPatch => no_match_detail("Patch"),
+        // Ours: Django's admin would cascade (or fail with a 500).
+        Refused::StateInUse { patches, events } => format!(
+            "This state cannot be deleted: {patches} patch(es) are in it and {events} event(s) \
+             of their history name it. Move the patches to another state first; a state \
+             that was ever used stays."
+        ),
+        Refused::LastState => "The only state cannot be deleted: new patches need one.".into(),
     }
 }
 
