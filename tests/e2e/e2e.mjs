@@ -33,6 +33,7 @@ const PROJECT = 'e2e';
 const LIST = `/project/${PROJECT}/list/`;
 const MAINT = { username: 'maint', password: 'maintpass' };
 const VISITOR = { username: 'visitor', password: 'visitorpass' };
+const ADMIN = { username: 'admin', password: 'adminpass' };
 // hostile.mbox: a patch and a reply to it.
 const HOSTILE = {
     msgid: 'e2e-hostile-patch-1@evil.example.org',
@@ -688,6 +689,42 @@ if (!MAILDIR) {
         await screenshot('11-opted-out');
     });
 }
+
+await step('admin: the administration pages edit a project field, and the project page shows it', async () => {
+    await logout();
+    await login(ADMIN);
+    await submit('a#nav-admin');
+    if (new URL(page.url()).pathname !== '/admin/') fail(`a#nav-admin led to ${page.url()}`);
+    await submit('#admin-index a[href="/admin/projects/"]');
+    await submit(`#admin-projects a[href="/admin/projects/${PROJECT}/"]`);
+    const home = 'https://e2e.example.org/home';
+    await fill('form#admin-project-form input[name=web_url]', home);
+    await submit('button#admin-project-save');
+    await expectMessage(/Project saved/);
+    const saved = await (await need('form#admin-project-form input[name=web_url]')).first().inputValue();
+    if (saved !== home) fail(`after saving, the form's web_url is ${JSON.stringify(saved)}`);
+    await screenshot('12-admin-project');
+    await open(`/project/${PROJECT}/`);
+    const links = await page.locator(`a[href="${home}"]`).count();
+    if (!links) fail(`the project page does not link to the new website ${home}`);
+    await open('/admin/log/');
+    const log = await text('table#admin-log');
+    if (!log.includes('project.edit') || !log.includes(home)) fail(`the admin log does not show the edit: ${short(log, 200)}`);
+});
+
+await step('visitor: the administration pages answer 403 and the nav bar has no link to them', async () => {
+    await logout();
+    await login(VISITOR);
+    await absent('a#nav-admin', page, 'not an administrator');
+    const resp = await page.goto(abs('/admin/'), { waitUntil: 'load', timeout: TIMEOUT });
+    if (resp?.status() !== 403) fail(`GET /admin/ as visitor answered ${resp?.status()}, expected 403`);
+    const resp2 = await page.goto(abs(`/admin/projects/${PROJECT}/`), { waitUntil: 'load', timeout: TIMEOUT });
+    if (resp2?.status() !== 403) fail(`GET /admin/projects/${PROJECT}/ as visitor answered ${resp2?.status()}, expected 403`);
+    const status = await post(abs(`/admin/projects/${PROJECT}/`), { csrfmiddlewaretoken: await csrfToken(), action: 'save', name: 'Taken over', linkname: PROJECT, listid: 'e2e.example.org' });
+    if (status !== 403) fail(`a visitor's POST to the admin answered ${status}, expected 403`);
+    await open(`/project/${PROJECT}/`);
+    if ((await text('h1')).includes('Taken over')) fail('the refused POST renamed the project');
+});
 
 await browser.close();
 console.log(`e2e: ${passed} passed, 0 failed`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end browser tests of the web UI: loads a throwaway SQLite database
 # with the series test mailboxes, the seed QEMU patch and hostile.mbox, adds
-# a maintainer and a plain user, starts `patchtrack serve` on a free loopback
+# a maintainer, a plain user and a site administrator, starts `patchtrack serve` on a free loopback
 # port and drives Debian's headless Chromium against it with playwright-core
 # (e2e.mjs). Exits with e2e.mjs's status.
 #   tests/e2e/run.sh PATCHTRACK_BINARY
@@ -70,6 +70,7 @@ pt parsearchive --list-id e2e.example.org "${mboxes[@]}" >"$work/load.log"
 echo "e2e: loaded ${#mboxes[@]} mailboxes: $(grep -E '^ +[0-9]+ [a-z]+$' "$work/load.log" | xargs | sed 's/ \([0-9]\)/, \1/g')"
 pt user add maint --email maint@example.org --password maintpass --maintainer-of e2e >/dev/null
 pt user add visitor --email visitor@example.org --password visitorpass >/dev/null
+pt user add admin --email admin@example.org --password adminpass --superuser >/dev/null
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -13,6 +13,7 @@
 
 mod about;
 mod addresses;
+mod admin;
 mod auth;
 mod bundle;
 mod error;
@@ -126,6 +127,7 @@ pub fn routes() -> Router<Arc<App>> {
             "/user/unlink/{person_id}/",
             axum::routing::post(addresses::unlink),
         )
+        .merge(admin::routes())
         // Over the routes above only: their PageErrors become pages in the
         // layout (a route added below would fail with bare pages).
         .route_layer(axum::middleware::from_fn(error::render_failures))
@@ -169,6 +171,9 @@ pub(crate) struct Base {
     pub project: Option<NavProject>,
     /// The logged-in user's name.
     pub user: Option<String>,
+    /// Whether the logged-in user is a site administrator (the
+    /// navigation bar links to the admin pages).
+    pub superuser: bool,
     pub csrf: String,
     pub messages: Vec<String>,
     /// Patches waiting for the logged-in user.
@@ -190,6 +195,7 @@ struct ErrorPage {
 pub(crate) struct PageContext {
     /// The logged-in user's name.
     user: Option<String>,
+    superuser: bool,
     csrf: String,
     messages: Vec<String>,
     todo: i64,
@@ -209,6 +215,7 @@ impl PageContext {
                 name: p.name.clone(),
             }),
             user: self.user.clone(),
+            superuser: self.superuser,
             csrf: self.csrf.clone(),
             messages: self.messages.clone(),
             todo: self.todo,
@@ -399,6 +406,7 @@ impl Req {
                 .is_some_and(|v| v.as_bytes() == b"https");
         let mut page = PageContext {
             user: None,
+            superuser: false,
             csrf: String::new(),
             messages: flash_messages(&headers),
             todo: 0,
@@ -420,6 +428,7 @@ impl Req {
         }
         if let Some(p) = &principal {
             page.user = Some(p.user.username.clone());
+            page.superuser = p.superuser;
             page.todo = app.store.todo_count(p.user.id).await?;
         } else if let Some(t) = cookie(&headers, "csrftoken").filter(|t| t.len() == 64) {
             page.csrf = t.to_string();
