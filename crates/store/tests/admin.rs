@@ -257,11 +257,12 @@ async fn a_deactivated_delegate_keeps_their_patches() {
                     first_name: String::new(),
                     last_name: String::new(),
                 },
-                |_key| patchtrack_store::OutgoingMail {
-                    to: "late@example.org".into(),
-                    subject: "confirm".into(),
-                    body: "confirm\n".into(),
-                    headers: vec![],
+                |_key| {
+                    patchtrack_store::OutgoingMail::new(
+                        "late@example.org",
+                        "confirm",
+                        "confirm\n".into(),
+                    )
                 },
             )
             .await;
