@@ -35,6 +35,7 @@ for stage in "${run_stages[@]}"; do
         kill -0 "$server" 2>/dev/null || { cat "$cache/serve.log"; exit 1; }
         sleep 0.2
     done
+    patches=$(scalar "$stage" "SELECT COUNT(*) FROM patch")
     # Sample values from the middle of the archive.
     mid=$(scalar "$stage" "SELECT id FROM patch ORDER BY id LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM patch)")
     msgid=$(scalar "$stage" "SELECT msgid FROM patch WHERE id = $mid" | tr -d '<>')
@@ -44,7 +45,6 @@ for stage in "${run_stages[@]}"; do
     delegate=$(scalar "$stage" "SELECT MIN(id) FROM app_user")
     since=$(curl -s "$base/api/events/?project=scale&per_page=1" |
         python3 -c 'import json,sys,datetime; d=json.load(sys.stdin)[0]["date"]; t=datetime.datetime.fromisoformat(d)-datetime.timedelta(days=2); print(t.isoformat())')
-    patches=$(scalar "$stage" "SELECT COUNT(*) FROM patch")
     echo
     echo "## $engine, $stage ($patches patches), $(git rev-parse --short HEAD)"
     echo
@@ -59,7 +59,7 @@ for stage in "${run_stages[@]}"; do
         "patch list by submitter|/api/patches/?$q&submitter=$submitter" \
         "patch list by delegate|/api/patches/?$q&delegate=$delegate" \
         "patch list by state=accepted|/api/patches/?$q&state=accepted" \
-        "patch list, page 10000|/api/patches/?$q&page=10000" \
+        "patch list, middle page ($((patches / 60)))|/api/patches/?$q&page=$((patches / 60))" \
         "patch by msgid|/api/1.2/patches/?$q&msgid=$enc_msgid" \
         "patch by hash|/api/1.2/patches/?$q&hash=$hash" \
         "series list|/api/series/?$q" \
@@ -76,7 +76,7 @@ for stage in "${run_stages[@]}"; do
             continue
         fi
         before=$(cpu_ticks "$server")
-        out=$(wrk -t1 -c16 -d"$duration" --latency "$base$path")
+        out=$(wrk -t1 -c16 -d"$duration" --timeout 10s --latency "$base$path")
         after=$(cpu_ticks "$server")
         total=$(awk '/requests in/ {print $1}' <<<"$out")
         rps=$(awk '/Requests\/sec/ {print int($2)}' <<<"$out")
