@@ -151,17 +151,19 @@ import_chunks() {  # $1 engine, $2 stage, $3 messages done before, $4 messages w
         n=$(( want - done < chunk ? want - done : chunk ))
         seed=$(( done + 1 )) # a chunk's seed is where it starts: never reused
         local mark="$cache/$engine-$stage.chunk-$done"
+        # Per engine, so that builds of both engines can run at once.
+        local mbox="$cache/$engine.chunk.mbox"
         if [ ! -f "$mark" ]; then
             echo "scale: $engine $stage: generating $n messages (seed $seed)"
             "$mkcorpus" --synthetic --seed "$seed" --max-messages "$n" --list-id "$list" \
-                --out "$cache/chunk.mbox" -q
+                --out "$mbox" -q
             echo "scale: $engine $stage: importing them"
-            /usr/bin/time -f "%e s wall, %U s user, %S s system, %M KB peak RSS" -o "$cache/time" \
+            /usr/bin/time -f "%e s wall, %U s user, %S s system, %M KB peak RSS" -o "$cache/$engine.time" \
                 "$bin" --database "$(db_url "$engine" "$stage")" parsearchive --list-id "$list" \
-                "$cache/chunk.mbox" >"$cache/summary"
-            echo "scale: $engine $stage: $(head -1 "$cache/summary" | tr -d '\n') in $(cat "$cache/time")" |
+                "$mbox" >"$cache/$engine.summary"
+            echo "scale: $engine $stage: $(head -1 "$cache/$engine.summary" | tr -d '\n') in $(cat "$cache/$engine.time")" |
                 tee -a "$cache/import.log"
-            rm -f "$cache/chunk.mbox" "$cache/chunk.json"
+            rm -f "$mbox" "${mbox%.mbox}.json"
             touch "$mark"
         fi
         done=$(( done + n ))
