@@ -21,6 +21,18 @@ scalar() {  # $1 stage, $2 SQL answering one value
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# On PostgreSQL the database's own work is in its backends: the CPU of the
+# cluster's processes (the postmaster and its children) is counted too.
+db_ticks() {
+    [ "$engine" = postgres ] || { echo 0; return; }
+    local master t=0 pid
+    master=$(head -1 "$pgdir/data/postmaster.pid")
+    for pid in $master $(pgrep -P "$master"); do
+        t=$(( t + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0) ))
+    done
+    echo "$t"
+}
+
 for stage in "${run_stages[@]}"; do
     if [ ! -f "$cache/$engine-$stage.done" ]; then
         echo "scale: no $engine $stage database: run bench/scale.sh build $engine first" >&2
@@ -48,8 +60,8 @@ for stage in "${run_stages[@]}"; do
     echo
     echo "## $engine, $stage ($patches patches), $(git rev-parse --short HEAD)"
     echo
-    echo "| request | requests/s | p50 | p99 | server CPU per request |"
-    echo "|---|---|---|---|---|"
+    echo "| request | requests/s | p50 | p99 | server CPU per request | database CPU per request |"
+    echo "|---|---|---|---|---|---|"
     q=project=scale
     enc_msgid=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "<$msgid>")
     for spec in \
@@ -72,18 +84,22 @@ for stage in "${run_stages[@]}"; do
         IFS='|' read -r name path <<<"$spec"
         code=$(curl -s -o /dev/null -w '%{http_code}' "$base$path")
         if [ "$code" != 200 ]; then
-            echo "| $name | HTTP $code for $path | | | |"
+            echo "| $name | HTTP $code for $path | | | | |"
             continue
         fi
         before=$(cpu_ticks "$server")
+        db_before=$(db_ticks)
         out=$(wrk -t1 -c16 -d"$duration" --timeout 10s --latency "$base$path")
         after=$(cpu_ticks "$server")
+        db_after=$(db_ticks)
         total=$(awk '/requests in/ {print $1}' <<<"$out")
         rps=$(awk '/Requests\/sec/ {print int($2)}' <<<"$out")
         p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
         p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
         cpu=$(python3 -c "import os; t=os.sysconf('SC_CLK_TCK'); print('%.2f ms' % (($after - $before) * 1000 / t / max($total, 1)))")
-        echo "| $name | $rps | $p50 | $p99 | $cpu |"
+        dbcpu=$(python3 -c "import os; t=os.sysconf('SC_CLK_TCK'); print('%.2f ms' % (($db_after - $db_before) * 1000 / t / max($total, 1)))")
+        [ "$engine" = postgres ] || dbcpu="(in the server)"
+        echo "| $name | $rps | $p50 | $p99 | $cpu | $dbcpu |"
     done
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
     echo
