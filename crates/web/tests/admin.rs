@@ -12,79 +12,18 @@ mod support;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
-use patchtrack_store::{Failure, JobStatus, NewJob, RetryPolicy, Store};
-use tower::ServiceExt;
+use patchtrack_store::{Failure, JobStatus, NewJob, RetryPolicy};
 
-struct Reply {
-    status: u16,
-    location: String,
-    cookies: Vec<String>,
-    body: String,
-}
+use support::{Reply, Session, session};
 
 async fn send(
-    router: &axum::Router,
+    r: &axum::Router,
     method: &str,
     uri: &str,
     cookie: &str,
     form: Option<&str>,
 ) -> Reply {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "pw.example.org");
-    if !cookie.is_empty() {
-        req = req.header("cookie", cookie);
-    }
-    let body = match form {
-        Some(f) => {
-            req = req.header("content-type", "application/x-www-form-urlencoded");
-            Body::from(f.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = router
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let location = resp
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let cookies = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        location,
-        cookies,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-/// A logged-in browser: its cookie header and CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-async fn session(store: &Store, username: &str) -> Session {
-    let user = store.user_by_username(username).await.unwrap().unwrap();
-    let (id, csrf) = store.create_session(user.user.id).await.unwrap();
-    Session {
-        cookie: format!("sessionid={id}"),
-        csrf,
-    }
+    support::send_page(r, method, uri, cookie, form, None).await
 }
 
 impl Session {

@@ -11,83 +11,9 @@ mod support;
 
 use axum::body::Body;
 use axum::http::Request;
-use http_body_util::BodyExt;
 use patchtrack_store::{IngestOptions, NewUser, Store};
+use support::{send_page as send, session};
 use tower::ServiceExt;
-
-/// One response: status, `Location`, `Set-Cookie` values, body.
-struct Reply {
-    status: u16,
-    location: String,
-    cookies: Vec<String>,
-    body: String,
-}
-
-async fn send(
-    router: &axum::Router,
-    method: &str,
-    uri: &str,
-    cookie: &str,
-    form: Option<&str>,
-    origin: Option<&str>,
-) -> Reply {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "pw.example.org");
-    if !cookie.is_empty() {
-        req = req.header("cookie", cookie);
-    }
-    if let Some(o) = origin {
-        req = req.header("origin", o);
-    }
-    let body = match form {
-        Some(f) => {
-            req = req.header("content-type", "application/x-www-form-urlencoded");
-            Body::from(f.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = router
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let location = resp
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let cookies = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        location,
-        cookies,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-/// A logged-in browser: its cookie header and CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-async fn session(store: &Store, username: &str) -> Session {
-    let user = store.user_by_username(username).await.unwrap().unwrap();
-    let (id, csrf) = store.create_session(user.user.id).await.unwrap();
-    Session {
-        cookie: format!("sessionid={id}"),
-        csrf,
-    }
-}
 
 /// A project, one user with a password (address `NAME@example.org`), and
 /// the site over them.

@@ -1,4 +1,4 @@
-//! What the API tests share: a small project with a cover letter, a
+//! What the API and page tests share: a small project with a cover letter, a
 //! delegated patch with a review, an unrelated patch, a reply to the
 //! cover, and one user per role, each with a token.
 
@@ -199,4 +199,80 @@ pub async fn get(
 ) -> (u16, serde_json::Value) {
     let auth = token.map(|t| format!("Token {t}"));
     send(router, "GET", uri, auth, "", String::new()).await
+}
+
+/// One response: status, `Location`, `Set-Cookie` values, body.
+pub struct Reply {
+    pub status: u16,
+    pub location: String,
+    pub cookies: Vec<String>,
+    pub body: String,
+}
+
+/// A page request as a browser sends it: session cookie, form body,
+/// `Origin`.
+pub async fn send_page(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    cookie: &str,
+    form: Option<&str>,
+    origin: Option<&str>,
+) -> Reply {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "pw.example.org");
+    if !cookie.is_empty() {
+        req = req.header("cookie", cookie);
+    }
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    let body = match form {
+        Some(f) => {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+            Body::from(f.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = router
+        .clone()
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let cookies = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        location,
+        cookies,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A logged-in browser: its cookie header and CSRF token.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub async fn session(store: &Store, username: &str) -> Session {
+    let user = store.user_by_username(username).await.unwrap().unwrap();
+    let (id, csrf) = store.create_session(user.user.id).await.unwrap();
+    Session {
+        cookie: format!("sessionid={id}"),
+        csrf,
+    }
 }
