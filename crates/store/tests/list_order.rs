@@ -1,0 +1,154 @@
+//! Date-ordered lists over archived and unarchived patches together (the
+//! web list's `archive=both`), which the store reads as two index ranges
+//! merged: every page, in both directions and with ties on the date, holds
+//! exactly the patches a plain sort of the matching rows gives.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use patchtrack_store::{
+    DateRange, IngestOptions, Lookup, NewUser, Outcome, Page, PatchFilter, PatchOrder, PatchUpdate,
+    Store,
+};
+
+/// A date range that matches every row; a filter holding it is not one the
+/// merged read serves, so it gives the plain sort to compare against.
+const ALWAYS: DateRange = DateRange {
+    since: Some(i64::MIN + 1),
+    before: None,
+};
+
+fn mail(n: usize, day: usize) -> Vec<u8> {
+    format!(
+        "From: Sub Mitter <sub@example.org>\n\
+         Subject: [PATCH] change {n}\n\
+         Message-Id: <order-{n}@example.org>\n\
+         Date: Mon, {day} Feb 2020 04:05:07 +0000\n\
+         \n\
+         A change.\n\
+         ---\n\
+         diff --git a/f b/f\n\
+         --- a/f\n\
+         +++ b/f\n\
+         @@ -1 +1 @@\n\
+         -a\n\
+         +{n}\n"
+    )
+    .into_bytes()
+}
+
+/// Every page of `filter` in `order`, as ids.
+async fn pages(store: &Store, filter: &PatchFilter, order: &[(PatchOrder, bool)]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for number in 1.. {
+        let page = Page { number, size: 3 };
+        let Some(listed) = store.patches(filter, order, page).await.unwrap() else {
+            break;
+        };
+        ids.extend(listed.items.iter().map(|p| p.id));
+        if listed.items.len() < 3 {
+            break;
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn archived_and_unarchived_merge_into_one_date_order() {
+    for store in common::stores().await {
+        common::project(&store, "t", "t.example.org").await;
+        common::project(&store, "other", "other.example.org").await;
+        let opts = IngestOptions {
+            list_id: Some("t.example.org".into()),
+        };
+        // Days out of arrival order, several patches on one day.
+        let days = [5, 3, 3, 9, 1, 3, 7, 5, 2, 8, 3, 6, 4];
+        let mut ids = Vec::new();
+        for (n, day) in days.iter().enumerate() {
+            match store.ingest(&mail(n, *day), &opts).await.unwrap() {
+                Outcome::Patch { id } => ids.push(id),
+                other => panic!("mail {n}: {other:?}"),
+            }
+        }
+        let other = IngestOptions {
+            list_id: Some("other.example.org".into()),
+        };
+        store.ingest(&mail(99, 4), &other).await.unwrap();
+
+        store
+            .add_user(&NewUser {
+                username: "maint".into(),
+                email: "maint@example.org".into(),
+                password: Some("pw".into()),
+                maintainer_of: vec!["t".into()],
+                ..NewUser::default()
+            })
+            .await
+            .unwrap();
+        let who = store
+            .authenticate_password("maint", "pw")
+            .await
+            .unwrap()
+            .unwrap();
+        let accepted = store.state_for_input("accepted").await.unwrap().unwrap();
+        for (i, id) in ids.iter().enumerate() {
+            let change = match i % 3 {
+                0 => PatchUpdate {
+                    archived: Some(true),
+                    ..PatchUpdate::default()
+                },
+                1 => PatchUpdate {
+                    state: Some(accepted),
+                    archived: Some(true),
+                    ..PatchUpdate::default()
+                },
+                _ => continue,
+            };
+            store
+                .update_patch(&who, *id, &change)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+
+        let project = vec![Lookup::parse("t")];
+        let filters = [
+            PatchFilter {
+                projects: project.clone(),
+                ..PatchFilter::default()
+            },
+            PatchFilter {
+                projects: project.clone(),
+                states: vec![Lookup::parse("new")],
+                ..PatchFilter::default()
+            },
+        ];
+        for (i, filter) in filters.iter().enumerate() {
+            let plain = PatchFilter {
+                dates: ALWAYS,
+                ..filter.clone()
+            };
+            for desc in [false, true] {
+                let order = [(PatchOrder::Date, desc)];
+                let merged = pages(&store, filter, &order).await;
+                let sorted = pages(&store, &plain, &order).await;
+                assert_eq!(merged, sorted, "filter {i}, descending {desc}");
+                // Every third patch was accepted; the rest stay new.
+                let expected = if i == 0 {
+                    ids.len()
+                } else {
+                    (0..ids.len()).filter(|n| n % 3 != 1).count()
+                };
+                assert_eq!(merged.len(), expected, "filter {i}: {merged:?}");
+            }
+        }
+        // Both halves are listed: the whole project, each patch once.
+        let all = pages(&store, &filters[0], &[(PatchOrder::Date, false)]).await;
+        let mut seen = all.clone();
+        seen.sort_unstable();
+        let mut want = ids.clone();
+        want.sort_unstable();
+        assert_eq!(seen, want);
+    }
+}
