@@ -356,8 +356,8 @@ impl Store {
         };
         let mut sql = Sql::new(&event_select("(SELECT e.* FROM event e"));
         push_where(&mut sql);
-        sql.push(order);
-        page.limit_offset(&mut sql, number);
+        page.window(number, total)
+            .push(&mut sql, &[("e.date", !ascending)], "e.id");
         sql.push(") e");
         sql.push(event_joins());
         sql.push(order);

@@ -74,6 +74,52 @@ impl Page {
         let offset = (number - 1).saturating_mul(self.size).min(i64::MAX as u64);
         sql.push(&format!(" LIMIT {size} OFFSET {offset}"));
     }
+
+    /// Where page `number` of `total` rows is read from. A page in the
+    /// second half is read from the end, in the reverse order: an OFFSET
+    /// walks every row it skips (26 ns an index entry on SQLite, so
+    /// 13 ms for the middle of a million patches), and from the nearer
+    /// end it walks at most half of them; the last pages, which clients
+    /// reach by `rel="last"`, cost what the first ones do.
+    pub(crate) fn window(&self, number: u64, total: u64) -> Window {
+        let offset = (number - 1).saturating_mul(self.size);
+        let end = offset.saturating_add(self.size).min(total);
+        if offset > total / 2 && offset < total {
+            Window {
+                reversed: true,
+                limit: end - offset,
+                offset: total - end,
+            }
+        } else {
+            Window {
+                reversed: false,
+                limit: self.size,
+                offset,
+            }
+        }
+    }
+}
+
+/// The rows of one page: `limit` rows after `offset`, counted from the
+/// front of the order or, when `reversed`, from its back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub reversed: bool,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl Window {
+    /// Appends the window's `ORDER BY` (reversed when it reads from the
+    /// back) and `LIMIT`/`OFFSET`, as literals like [`Page::limit_offset`].
+    /// The rows come out in the window's order: the caller sorts them in
+    /// the list's own order afterwards.
+    pub(crate) fn push(&self, sql: &mut Sql, order: &[(&str, bool)], id_column: &str) {
+        push_order_maybe_reversed(sql, order, id_column, self.reversed);
+        let limit = self.limit.min(i64::MAX as u64);
+        let offset = self.offset.min(i64::MAX as u64);
+        sql.push(&format!(" LIMIT {limit} OFFSET {offset}"));
+    }
 }
 
 /// Where a served page sits among a list's pages: what the API's `Link`
@@ -179,14 +225,22 @@ pub(crate) fn escape_like(s: &str) -> String {
 /// Adds `ORDER BY` from (column expression, descending) pairs, then the
 /// primary key as the tie-breaker so that pages never overlap.
 pub(crate) fn push_order(sql: &mut Sql, order: &[(&str, bool)], id_column: &str) {
+    push_order_maybe_reversed(sql, order, id_column, false);
+}
+
+fn push_order_maybe_reversed(
+    sql: &mut Sql,
+    order: &[(&str, bool)],
+    id_column: &str,
+    reversed: bool,
+) {
+    let dir = |desc: bool| if desc != reversed { " DESC" } else { " ASC" };
     sql.push(" ORDER BY ");
     for (column, desc) in order {
-        sql.push(column)
-            .push(if *desc { " DESC, " } else { " ASC, " });
+        sql.push(column).push(dir(*desc)).push(", ");
     }
     let id_desc = order.first().is_some_and(|(_, d)| *d) && order.len() == 1;
-    sql.push(id_column)
-        .push(if id_desc { " DESC" } else { " ASC" });
+    sql.push(id_column).push(dir(id_desc));
 }
 
 /// Splits a `?q=` value into terms: whitespace and commas separate, double
@@ -256,6 +310,70 @@ mod tests {
             Some(6)
         );
         assert_eq!(Page { number: 0, size: 1 }.resolve(6), None);
+    }
+
+    #[test]
+    fn windows_read_the_second_half_from_the_back() {
+        let page = Page {
+            number: 0,
+            size: 10,
+        };
+        let w = |number| page.window(number, 95);
+        assert_eq!(
+            w(1),
+            Window {
+                reversed: false,
+                limit: 10,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            w(5),
+            Window {
+                reversed: false,
+                limit: 10,
+                offset: 40
+            }
+        );
+        // Rows 50..60 are rows 35..45 counted from the back.
+        assert_eq!(
+            w(6),
+            Window {
+                reversed: true,
+                limit: 10,
+                offset: 35
+            }
+        );
+        // The last page holds the five rows left.
+        assert_eq!(
+            w(10),
+            Window {
+                reversed: true,
+                limit: 5,
+                offset: 0
+            }
+        );
+        // Past the end: read forwards, and nothing is there.
+        assert_eq!(
+            w(11),
+            Window {
+                reversed: false,
+                limit: 10,
+                offset: 100
+            }
+        );
+        let mut sql = Sql::new("");
+        w(6).push(&mut sql, &[("p.date", true)], "p.id");
+        assert_eq!(
+            sql.text(),
+            " ORDER BY p.date ASC, p.id ASC LIMIT 10 OFFSET 35"
+        );
+        let mut sql = Sql::new("");
+        w(6).push(&mut sql, &[("a", true), ("b", false)], "p.id");
+        assert_eq!(
+            sql.text(),
+            " ORDER BY a ASC, b DESC, p.id DESC LIMIT 10 OFFSET 35"
+        );
     }
 
     #[test]

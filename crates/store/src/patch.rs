@@ -363,8 +363,7 @@ impl Store {
                     sql.push(" LEFT JOIN app_user d ON d.id = p.delegate_id");
                 }
                 resolved.push_where(&mut sql);
-                push_order(&mut sql, &cols, "p.id");
-                page.limit_offset(&mut sql, number);
+                page.window(number, total).push(&mut sql, &cols, "p.id");
             }
         }
         sql.push(")");

@@ -163,8 +163,7 @@ impl Store {
         let mut sql = Sql::new(&select());
         sql.push(" WHERE s.id IN (SELECT s.id FROM series s");
         push_where(&mut sql);
-        push_order(&mut sql, &cols, "s.id");
-        page.limit_offset(&mut sql, number);
+        page.window(number, total).push(&mut sql, &cols, "s.id");
         sql.push(")");
         push_order(&mut sql, &cols, "s.id");
         let rows = sql.fetch_all(&self.pool).await?;

@@ -1,15 +1,17 @@
-//! Date-ordered lists over archived and unarchived patches together (the
-//! web list's `archive=both`), which the store reads as two index ranges
-//! merged: every page, in both directions and with ties on the date, holds
-//! exactly the patches a plain sort of the matching rows gives.
+//! How pages are read, checked against one plain sort of the matching
+//! rows: date-ordered lists over archived and unarchived patches together
+//! (the web list's `archive=both`), read as two index ranges merged, and
+//! pages in a list's second half, read from its end in the reverse order.
+//! Every page, in both directions and with ties, holds exactly the
+//! patches the plain sort puts there.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 
 use patchtrack_store::{
-    DateRange, IngestOptions, Lookup, NewUser, Outcome, Page, PatchFilter, PatchOrder, PatchUpdate,
-    Store,
+    DateRange, EventFilter, IngestOptions, Lookup, NewUser, Outcome, Page, PatchFilter, PatchOrder,
+    PatchUpdate, SeriesFilter, Store,
 };
 
 /// A date range that matches every row; a filter holding it is not one the
@@ -40,14 +42,23 @@ fn mail(n: usize, day: usize) -> Vec<u8> {
 
 /// Every page of `filter` in `order`, as ids.
 async fn pages(store: &Store, filter: &PatchFilter, order: &[(PatchOrder, bool)]) -> Vec<i64> {
+    pages_of(store, filter, order, 3).await
+}
+
+async fn pages_of(
+    store: &Store,
+    filter: &PatchFilter,
+    order: &[(PatchOrder, bool)],
+    size: u64,
+) -> Vec<i64> {
     let mut ids = Vec::new();
     for number in 1.. {
-        let page = Page { number, size: 3 };
+        let page = Page { number, size };
         let Some(listed) = store.patches(filter, order, page).await.unwrap() else {
             break;
         };
         ids.extend(listed.items.iter().map(|p| p.id));
-        if listed.items.len() < 3 {
+        if listed.items.len() < size as usize {
             break;
         }
     }
@@ -55,7 +66,7 @@ async fn pages(store: &Store, filter: &PatchFilter, order: &[(PatchOrder, bool)]
 }
 
 #[tokio::test]
-async fn archived_and_unarchived_merge_into_one_date_order() {
+async fn every_page_holds_what_one_plain_sort_puts_there() {
     for store in common::stores().await {
         common::project(&store, "t", "t.example.org").await;
         common::project(&store, "other", "other.example.org").await;
@@ -141,6 +152,75 @@ async fn archived_and_unarchived_merge_into_one_date_order() {
                     (0..ids.len()).filter(|n| n % 3 != 1).count()
                 };
                 assert_eq!(merged.len(), expected, "filter {i}: {merged:?}");
+            }
+        }
+        // Pages past the middle, read from the end, against one page of all.
+        let orders: [&[(PatchOrder, bool)]; 5] = [
+            &[],
+            &[(PatchOrder::Id, true)],
+            &[(PatchOrder::Date, true)],
+            &[(PatchOrder::Name, false)],
+            &[(PatchOrder::Date, false), (PatchOrder::Name, true)],
+        ];
+        for (i, order) in orders.iter().enumerate() {
+            for filter in [&filters[0], &filters[1]] {
+                let plain = PatchFilter {
+                    dates: ALWAYS,
+                    ..filter.clone()
+                };
+                let whole = pages_of(&store, &plain, order, 1000).await;
+                for size in [2, 3, 5] {
+                    assert_eq!(
+                        pages_of(&store, &plain, order, size).await,
+                        whole,
+                        "order {i}, pages of {size}"
+                    );
+                    assert_eq!(
+                        pages_of(&store, filter, order, size).await,
+                        whole,
+                        "order {i}, pages of {size}, tallied"
+                    );
+                }
+            }
+        }
+        // The series and event lists read their later pages the same way.
+        for dates in [DateRange::default(), ALWAYS] {
+            let series = SeriesFilter {
+                projects: project.clone(),
+                dates,
+                ..SeriesFilter::default()
+            };
+            let events = EventFilter {
+                projects: project.clone(),
+                dates,
+                ..EventFilter::default()
+            };
+            let mut whole_series = None;
+            let mut whole_events = [None, None];
+            for size in [1000, 2, 3, 5] {
+                let mut got = Vec::new();
+                for number in 1..=1000 / size {
+                    let page = Page { number, size };
+                    match store.series_list(&series, &[], page).await.unwrap() {
+                        Some(l) => got.extend(l.items.iter().map(|s| s.id)),
+                        None => break,
+                    }
+                }
+                let want = whole_series.get_or_insert_with(|| got.clone());
+                assert_eq!(&got, want, "series, pages of {size}");
+                for (ascending, whole) in [false, true].into_iter().zip(&mut whole_events) {
+                    let mut got = Vec::new();
+                    for number in 1..=1000 / size {
+                        let page = Page { number, size };
+                        match store.events(&events, ascending, page).await.unwrap() {
+                            Some(l) => got.extend(l.items.iter().map(|e| e.id)),
+                            None => break,
+                        }
+                    }
+                    let want = whole.get_or_insert_with(|| got.clone());
+                    assert!(want.len() > 13, "the mails and changes made events");
+                    assert_eq!(&got, want, "events, ascending {ascending}, pages of {size}");
+                }
             }
         }
         // Both halves are listed: the whole project, each patch once.
