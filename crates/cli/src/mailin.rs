@@ -1,7 +1,7 @@
 //! Mail in: `parsemail` (one mail, for an MTA pipe) and `parsearchive`
 //! (mbox files and Maildirs, re-runnable).
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -96,26 +96,28 @@ impl Summary {
 
     /// Patchwork's summary (counters in its order, then the total of new
     /// entries), with the reasons for drops and errors broken down.
-    fn print(&self) {
+    fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
         let dropped: u64 = self.dropped.values().sum();
         let errors: u64 = self.rejected.values().sum();
-        println!("Processed {} messages -->", self.messages);
-        println!("  {} covers", self.covers);
-        println!("  {} patches", self.patches);
-        println!("  {} comments", self.comments);
-        println!("  {} duplicates", self.duplicates);
-        println!("  {dropped} dropped");
+        writeln!(out, "Processed {} messages -->", self.messages)?;
+        writeln!(out, "  {} covers", self.covers)?;
+        writeln!(out, "  {} patches", self.patches)?;
+        writeln!(out, "  {} comments", self.comments)?;
+        writeln!(out, "  {} duplicates", self.duplicates)?;
+        writeln!(out, "  {dropped} dropped")?;
         for (why, n) in &self.dropped {
-            println!("    {n} {why}");
+            writeln!(out, "    {n} {why}")?;
         }
-        println!("  {errors} errors");
+        writeln!(out, "  {errors} errors")?;
         for (why, n) in &self.rejected {
-            println!("    {n} {why}");
+            writeln!(out, "    {n} {why}")?;
         }
-        println!(
+        writeln!(
+            out,
             "Total: {} new entries",
             self.messages - self.duplicates - dropped - errors
-        );
+        )?;
+        out.flush()
     }
 }
 
@@ -215,6 +217,11 @@ pub async fn parsearchive(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    summary.print();
+    // The mail is stored by now: a reader that went away (`| head`)
+    // loses only the summary, which is no reason to fail.
+    match summary.print(&mut std::io::stdout().lock()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
     Ok(())
 }

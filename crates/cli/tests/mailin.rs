@@ -389,3 +389,59 @@ async fn parsearchive_says_why_mails_were_dropped() {
                 Total: 2 new entries\n";
     assert_eq!(summary, want);
 }
+
+/// `parsearchive ... | head -1` and a reader that goes away: the mail is
+/// stored and the command succeeds (it used to panic printing the summary).
+#[test]
+fn parsearchive_with_its_reader_gone_still_succeeds() {
+    let db = sqlite_url("closed-stdout");
+    let add = patchtrack(
+        &db,
+        &[
+            "project",
+            "add",
+            "--linkname",
+            "p",
+            "--name",
+            "P",
+            "--listid",
+            "test.example.org",
+        ],
+        b"",
+    );
+    assert!(add.status.success());
+    let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+        .args([
+            "--database",
+            &db,
+            "parsearchive",
+            "--list-id",
+            "test.example.org",
+        ])
+        .arg(&mbox)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let listed = patchtrack(
+        &db,
+        &[
+            "parsearchive",
+            "--list-id",
+            "test.example.org",
+            mbox.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let summary = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        summary.contains(" duplicates") && !summary.contains("  0 duplicates"),
+        "the first run stored the mail: {summary}"
+    );
+}
