@@ -20,6 +20,7 @@ mod cover;
 mod db;
 pub mod delegation;
 mod dialect;
+mod django_password;
 mod error;
 mod event;
 pub mod field_lookup;

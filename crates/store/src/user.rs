@@ -415,6 +415,26 @@ impl Store {
             Some(r) => r.try_get("password_hash")?,
             None => None,
         };
+        // A hash imported from a Patchwork site: checked with its Django
+        // hasher once, then replaced by our own, so the old site's
+        // passwords keep working and the weaker hashes disappear with use.
+        if let (Some(row), Some(stored)) = (&row, stored.as_deref())
+            && let Some(matches) = crate::django_password::verify(stored, password)
+        {
+            if !matches {
+                return Ok(None);
+            }
+            let id: i64 = row.try_get("id")?;
+            sqlx::query(
+                "UPDATE app_user SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+            )
+            .bind(hash_password(password)?)
+            .bind(id)
+            .bind(stored)
+            .execute(&self.pool)
+            .await?;
+            return self.principal(id).await;
+        }
         let (hash, real) = hash_to_verify(stored.as_deref());
         let matches = hash.is_some_and(|h| {
             argon2::Argon2::default()
