@@ -25,6 +25,7 @@ mod error;
 mod event;
 pub mod field_lookup;
 mod grouping;
+pub mod import_patchwork;
 mod ingest;
 mod job;
 pub mod listing;

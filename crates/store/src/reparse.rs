@@ -18,6 +18,9 @@ pub struct Reparsed {
     pub examined: u64,
     /// Submissions whose derived fields changed.
     pub changed: u64,
+    /// Submissions imported from Patchwork, which kept no original mail:
+    /// nothing to re-parse, so they keep what Patchwork derived.
+    pub imported: u64,
 }
 
 impl Store {
@@ -36,10 +39,22 @@ impl Store {
         };
         let use_tags = project.try_get::<i64, _>("use_tags")? != 0;
         let mut result = Reparsed::default();
-        let raws = sqlx::query("SELECT id FROM raw_mail WHERE project_id = $1 ORDER BY id")
+        result.imported = u64::try_from(
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM raw_mail WHERE project_id = $1 AND imported = 1",
+            )
             .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?;
+            .fetch_one(&self.pool)
+            .await?
+            .try_get::<i64, _>("n")?,
+        )
+        .unwrap_or(0);
+        let raws = sqlx::query(
+            "SELECT id FROM raw_mail WHERE project_id = $1 AND imported = 0 ORDER BY id",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
         for raw in raws {
             let raw_id: i64 = raw.try_get("id")?;
             result.examined += 1;

@@ -425,15 +425,20 @@ impl Store {
                 return Ok(None);
             }
             let id: i64 = row.try_get("id")?;
-            sqlx::query(
-                "UPDATE app_user SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
-            )
-            .bind(hash_password(password)?)
-            .bind(id)
-            .bind(stored)
-            .execute(&self.pool)
-            .await?;
-            return self.principal(id).await;
+            let principal = self.principal(id).await?;
+            // Only a login that succeeds (not one of an inactive account)
+            // replaces the hash.
+            if principal.is_some() {
+                sqlx::query(
+                    "UPDATE app_user SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+                )
+                .bind(hash_password(password)?)
+                .bind(id)
+                .bind(stored)
+                .execute(&self.pool)
+                .await?;
+            }
+            return Ok(principal);
         }
         let (hash, real) = hash_to_verify(stored.as_deref());
         let matches = hash.is_some_and(|h| {
@@ -445,6 +450,19 @@ impl Store {
             Some(row) if real && matches => self.principal(row.try_get("id")?).await,
             _ => Ok(None),
         }
+    }
+
+    /// How many accounts still hold a password hash of another system
+    /// (Django's, from a Patchwork import): their owners have not logged
+    /// in since, and their hashes are only as strong as the old site's.
+    pub async fn legacy_password_count(&self) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) AS n FROM app_user WHERE password_hash <> '' \
+             AND password_hash NOT LIKE '$argon2%'",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?)
     }
 
     /// Creates a new API token for `username`, replacing any previous one
