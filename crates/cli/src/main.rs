@@ -10,6 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod admin;
 mod affinity;
 mod dump;
+mod import;
 mod input;
 mod mailin;
 mod parse;
@@ -83,6 +84,10 @@ enum Command {
     /// confirmations, once (what `serve` also does every minute, unless
     /// started with --no-cron).
     Cron(CronCommand),
+    /// Move a Patchwork site (its SQLite or PostgreSQL database) into this
+    /// empty database, keeping every id; exits non-zero when rows were
+    /// left out (listed) or --verify finds a difference.
+    ImportPatchwork(import::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -323,6 +328,13 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
                 "{} mails re-parsed, {} submissions changed",
                 r.examined, r.changed
             );
+            if r.imported > 0 {
+                println!(
+                    "{} submissions imported from Patchwork skipped: Patchwork kept no \
+                     original mail, so they keep the fields it derived",
+                    r.imported
+                );
+            }
         }
         Command::Project(cmd) => admin::project(&open(&cli.database).await?, cmd).await?,
         Command::User(cmd) => admin::user(&open(&cli.database).await?, cmd).await?,
@@ -333,6 +345,11 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
         Command::Rehash(args) => repair::rehash(&open(&cli.database).await?, args).await?,
         Command::Dumparchive(args) => dump::run(&open(&cli.database).await?, args).await?,
         Command::Cron(args) => cron(&open(&cli.database).await?, args).await?,
+        Command::ImportPatchwork(args) => {
+            if !import::run(&open_bulk(&cli.database).await?, args).await? {
+                anyhow::bail!("the import is incomplete or differs from its source (see above)");
+            }
+        }
         Command::Replacerelations(args) => {
             repair::replace_relations(&open(&cli.database).await?, args).await?;
         }
