@@ -406,6 +406,21 @@ async fn write(
     Ok(())
 }
 
+/// The key windows `(after, through]` that cover `lo..=hi`, `WINDOW` keys
+/// each: a million-row table is read a window at a time, on the source
+/// and, for `--verify`, on the target alike.
+fn windows(lo: i64, hi: i64) -> impl Iterator<Item = (i64, i64)> {
+    let mut after = lo.saturating_sub(1);
+    std::iter::from_fn(move || {
+        (after < hi).then(|| {
+            let through = after.saturating_add(WINDOW).min(hi);
+            let window = (after, through);
+            after = through;
+            window
+        })
+    })
+}
+
 /// The (min, max) of a step's key over the rows it reads.
 async fn key_range(source: &Source, step: &Step, key: &str) -> Result<Option<(i64, i64)>> {
     let mut sql = format!(
@@ -444,12 +459,10 @@ where
         return Ok(());
     };
     let sql = step.select(true);
-    let mut start = lo - 1;
-    while start < hi {
-        let end = start.saturating_add(WINDOW).min(hi);
+    for (after, through) in windows(lo, hi) {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(start)
-            .bind(end)
+            .bind(after)
+            .bind(through)
             .fetch_all(&source.pool)
             .await?;
         let vals = rows
@@ -457,7 +470,6 @@ where
             .map(|r| read_row(r, step, source))
             .collect::<Result<Vec<_>>>()?;
         each(vals).await?;
-        start = end;
     }
     Ok(())
 }
@@ -853,16 +865,13 @@ impl Store {
             return Ok(tally);
         };
         let sql = format!("{base} WHERE {key} > $1 AND {key} <= $2");
-        let mut start = lo - 1;
-        while start < hi {
-            let end = start.saturating_add(WINDOW).min(hi);
+        for (after, through) in windows(lo, hi) {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(start)
-                .bind(end)
+                .bind(after)
+                .bind(through)
                 .fetch_all(&self.pool)
                 .await?;
             read(rows, &mut tally)?;
-            start = end;
         }
         Ok(tally)
     }
@@ -944,4 +953,23 @@ async fn resolve_projects(source: &Source, linknames: &[String]) -> Result<Vec<i
         }
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_every_key_once() {
+        let w: Vec<_> = windows(1, 2 * WINDOW + 3).collect();
+        assert_eq!(
+            w,
+            vec![
+                (0, WINDOW),
+                (WINDOW, 2 * WINDOW),
+                (2 * WINDOW, 2 * WINDOW + 3)
+            ]
+        );
+        assert_eq!(windows(7, 7).collect::<Vec<_>>(), vec![(6, 7)]);
+    }
 }
