@@ -30,22 +30,10 @@ fn patchtrack(db: &str, args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn sqlite_url(name: &str) -> String {
-    let path = common::scratch_dir().join(format!("{name}.db"));
-    let _ = std::fs::remove_file(&path);
-    format!("sqlite://{}", path.display())
-}
-
-fn series_mails(file: &str) -> Vec<Vec<u8>> {
-    let data = std::fs::read(common::testdata().join("patchwork/series").join(file)).unwrap();
-    common::mbox(&data)
-}
-
-#[test]
-fn parsemail_exit_statuses() {
-    let db = sqlite_url("parsemail");
+/// Adds project `p` for list `test.example.org`, as an operator would.
+fn add_project(db: &str) {
     let out = patchtrack(
-        &db,
+        db,
         &[
             "project",
             "add",
@@ -63,6 +51,23 @@ fn parsemail_exit_statuses() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn sqlite_url(name: &str) -> String {
+    let path = common::scratch_dir().join(format!("{name}.db"));
+    let _ = std::fs::remove_file(&path);
+    format!("sqlite://{}", path.display())
+}
+
+fn series_mails(file: &str) -> Vec<Vec<u8>> {
+    let data = std::fs::read(common::testdata().join("patchwork/series").join(file)).unwrap();
+    common::mbox(&data)
+}
+
+#[test]
+fn parsemail_exit_statuses() {
+    let db = sqlite_url("parsemail");
+    add_project(&db);
 
     let mails = series_mails("base-cover-letter.mbox");
     let first = patchtrack(
@@ -135,21 +140,7 @@ fn absurdly_nested_mail_does_not_stop_an_archive() {
     let expected = mails.len() - 2;
     let mbox = write_mbox(&mails, "nested");
     let db = sqlite_url("nested");
-    let add = patchtrack(
-        &db,
-        &[
-            "project",
-            "add",
-            "--linkname",
-            "p",
-            "--name",
-            "P",
-            "--listid",
-            "test.example.org",
-        ],
-        b"",
-    );
-    assert!(add.status.success());
+    add_project(&db);
     let out = patchtrack(
         &db,
         &[
@@ -395,21 +386,7 @@ async fn parsearchive_says_why_mails_were_dropped() {
 #[test]
 fn parsearchive_with_its_reader_gone_still_succeeds() {
     let db = sqlite_url("closed-stdout");
-    let add = patchtrack(
-        &db,
-        &[
-            "project",
-            "add",
-            "--linkname",
-            "p",
-            "--name",
-            "P",
-            "--listid",
-            "test.example.org",
-        ],
-        b"",
-    );
-    assert!(add.status.success());
+    add_project(&db);
     let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);

@@ -10,7 +10,7 @@
 mod common;
 
 use patchtrack_store::{
-    DateRange, EventFilter, IngestOptions, Lookup, NewUser, Outcome, Page, PatchFilter, PatchOrder,
+    DateRange, EventFilter, IngestOptions, Lookup, Outcome, Page, PatchFilter, PatchOrder,
     PatchUpdate, SeriesFilter, Store,
 };
 
@@ -87,21 +87,7 @@ async fn every_page_holds_what_one_plain_sort_puts_there() {
         };
         store.ingest(&mail(99, 4), &other).await.unwrap();
 
-        store
-            .add_user(&NewUser {
-                username: "maint".into(),
-                email: "maint@example.org".into(),
-                password: Some("pw".into()),
-                maintainer_of: vec!["t".into()],
-                ..NewUser::default()
-            })
-            .await
-            .unwrap();
-        let who = store
-            .authenticate_password("maint", "pw")
-            .await
-            .unwrap()
-            .unwrap();
+        let who = common::maintainer(&store, "t").await;
         let accepted = store.state_for_input("accepted").await.unwrap().unwrap();
         for (i, id) in ids.iter().enumerate() {
             let change = match i % 3 {

@@ -7,8 +7,8 @@
 mod common;
 
 use patchtrack_store::{
-    DateRange, EventFilter, IngestOptions, Lookup, NewUser, Page, PatchFilter, PatchUpdate,
-    SeriesFilter, Store,
+    DateRange, EventFilter, IngestOptions, Lookup, Page, PatchFilter, PatchUpdate, SeriesFilter,
+    Store,
 };
 
 const PAGE: Page = Page { number: 1, size: 1 };
@@ -110,21 +110,8 @@ async fn tallied_counts_equal_counted_rows_through_changes_and_compaction() {
     for store in common::stores().await {
         let project = common::project(&store, "t", "t.example.org").await;
         common::project(&store, "other", "other.example.org").await;
-        let uid = store
-            .add_user(&NewUser {
-                username: "maint".into(),
-                email: "maint@example.org".into(),
-                password: Some("pw".into()),
-                maintainer_of: vec!["t".into()],
-                ..NewUser::default()
-            })
-            .await
-            .unwrap();
-        let who = store
-            .authenticate_password("maint", "pw")
-            .await
-            .unwrap()
-            .unwrap();
+        let who = common::maintainer(&store, "t").await;
+        let uid = who.user.id;
         let series = common::testdata().join("patchwork/series");
         let mut ids = Vec::new();
         for name in ["base-cover-letter.mbox", "base-different-versions.mbox"] {

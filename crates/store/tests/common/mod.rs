@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use patchtrack_store::{NewProject, Project, Store};
+use patchtrack_store::{NewProject, NewUser, Principal, Project, Store};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -261,6 +261,25 @@ pub async fn project(store: &Store, linkname: &str, listid: &str) -> Project {
             ..NewProject::default()
         })
         .await
+        .unwrap()
+}
+
+/// A user `maint` (password `pw`) who maintains `linkname`, signed in.
+pub async fn maintainer(store: &Store, linkname: &str) -> Principal {
+    store
+        .add_user(&NewUser {
+            username: "maint".into(),
+            email: "maint@example.org".into(),
+            password: Some("pw".into()),
+            maintainer_of: vec![linkname.into()],
+            ..NewUser::default()
+        })
+        .await
+        .unwrap();
+    store
+        .authenticate_password("maint", "pw")
+        .await
+        .unwrap()
         .unwrap()
 }
 
