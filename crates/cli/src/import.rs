@@ -72,7 +72,8 @@ pub async fn run(store: &Store, args: &Args) -> anyhow::Result<bool> {
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "Patchwork schema {} ({} source); activity dates read as {} local time and stored in UTC",
+        "Patchwork schema {} ({} source); activity dates read as {} local time, stored in UTC, \
+         and shown by `serve` in that zone again, as Patchwork showed them",
         report.schema_version,
         match source.backend() {
             patchtrack_store::Backend::Sqlite => "SQLite",

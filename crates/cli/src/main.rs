@@ -19,6 +19,7 @@ mod repair;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Store, StoreError};
 
 /// sysexits.h EX_TEMPFAIL: the MTA keeps the mail and retries.
@@ -202,6 +203,11 @@ struct ServeArgs {
     /// `ENABLE_XMLRPC = False`): it then answers 404.
     #[arg(long, env = "PATCHTRACK_NO_XMLRPC")]
     no_xmlrpc: bool,
+    /// Zone to show the dates of events and checks in, and to read their
+    /// `since`/`before` in (default: a site moved from Patchwork keeps its
+    /// TIME_ZONE, as its API printed them; any other site, UTC)
+    #[arg(long, env = "PATCHTRACK_TIME_ZONE")]
+    time_zone: Option<String>,
     #[command(flatten)]
     mail: MailArgs,
     #[command(flatten)]
@@ -446,13 +452,28 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
         );
         tokio::spawn(scheduler.run());
     }
+    let zone = match &args.time_zone {
+        Some(name) => Some(name.clone()),
+        None => store.imported_time_zone().await?,
+    };
+    let zone = match zone {
+        Some(name) => SiteZone::named(&name).map_err(anyhow::Error::msg)?,
+        None => SiteZone::utc(),
+    };
     eprintln!("patchtrack: serving http://{addr}/ (API at http://{addr}/api/)");
+    if zone.name() != "UTC" {
+        eprintln!(
+            "patchtrack: event and check dates in {} (the Patchwork site's TIME_ZONE)",
+            zone.name()
+        );
+    }
     patchtrack_web::serve(
         patchtrack_web::App {
             store,
             base_url: args.base_url.clone(),
             logins: Default::default(),
             xmlrpc: !args.no_xmlrpc,
+            zone,
         },
         listener,
         args.limits(),
@@ -465,7 +486,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PATCHTRACK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // sqlx's slow-statement warning prints the whole statement:
+                // a screenful per batch insert of an import.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -61,6 +61,83 @@ pub fn parts(t: Micros) -> [i64; 7] {
 /// `2016-09-11T22:26:00.5`, optionally with `Z` or `±HH:MM` (converted to
 /// UTC; Patchwork fails on those). None when it is not a date.
 pub fn parse_iso(s: &str) -> Option<Micros> {
+    parse_iso_parts(s).map(|(t, offset)| t - offset.unwrap_or(0) * 60 * 1_000_000)
+}
+
+/// The zone a site shows the dates of what is done on it in (events,
+/// checks), and reads the `since`/`before` of their filters in.
+///
+/// Patchwork stores those dates as naive local times of its `TIME_ZONE`
+/// and prints them so; pollers hand them back as `?since=`. A site moved
+/// from Patchwork therefore keeps showing them in its old zone, or every
+/// bot would skip (or see twice) the hours between the two. A new site
+/// shows UTC. Mail dates are UTC on both, and do not go through this.
+#[derive(Clone, Debug)]
+pub struct SiteZone(Option<jiff::tz::TimeZone>);
+
+impl SiteZone {
+    /// UTC: a new site.
+    pub fn utc() -> SiteZone {
+        SiteZone(None)
+    }
+
+    /// An IANA zone (`Australia/Canberra`); `UTC` is [`SiteZone::utc`].
+    pub fn named(name: &str) -> Result<SiteZone, String> {
+        if name.eq_ignore_ascii_case("UTC") {
+            return Ok(SiteZone::utc());
+        }
+        jiff::tz::TimeZone::get(name)
+            .map(|z| SiteZone(Some(z)))
+            .map_err(|e| format!("unknown time zone {name:?}: {e}"))
+    }
+
+    /// The zone's name, as [`SiteZone::named`] takes it.
+    pub fn name(&self) -> &str {
+        self.0
+            .as_ref()
+            .and_then(jiff::tz::TimeZone::iana_name)
+            .unwrap_or("UTC")
+    }
+
+    /// `t` as the API prints it: [`iso`] of the local time, no offset.
+    pub fn iso(&self, t: Micros) -> String {
+        iso(self.local(t))
+    }
+
+    /// The local time at `t`, as microseconds of a naive clock.
+    pub fn local(&self, t: Micros) -> Micros {
+        match &self.0 {
+            None => t,
+            Some(zone) => {
+                let at =
+                    jiff::Timestamp::from_microsecond(t).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                t + i64::from(zone.to_offset(at).seconds()) * 1_000_000
+            }
+        }
+    }
+
+    /// [`parse_iso`], a value without an offset being a local time of the
+    /// zone (in the hour that repeats when clocks go back, the earlier).
+    pub fn parse_iso(&self, s: &str) -> Option<Micros> {
+        let (naive, offset) = parse_iso_parts(s)?;
+        if let Some(minutes) = offset {
+            return Some(naive - minutes * 60 * 1_000_000);
+        }
+        let Some(zone) = &self.0 else {
+            return Some(naive);
+        };
+        let civil = jiff::Timestamp::from_microsecond(naive)
+            .ok()?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .datetime();
+        let at = zone.to_ambiguous_timestamp(civil).earlier().ok()?;
+        Some(at.as_microsecond())
+    }
+}
+
+/// A filter date as a naive clock (microseconds as if UTC), and the
+/// offset in minutes it was written with, if any.
+fn parse_iso_parts(s: &str) -> Option<(Micros, Option<i64>)> {
     let s = s.trim();
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -79,7 +156,7 @@ pub fn parse_iso(s: &str) -> Option<Micros> {
     let mut t = days_from_civil(y, mo, d) * DAY * 1_000_000;
     let rest = &s[10..];
     if rest.is_empty() {
-        return Some(t);
+        return Some((t, None));
     }
     let rest = rest.strip_prefix(['T', ' '])?;
     let (clock, offset) = split_offset(rest)?;
@@ -101,14 +178,14 @@ pub fn parse_iso(s: &str) -> Option<Micros> {
         micros += i64::from(c - b'0') * 10i64.pow(5 - u32::try_from(i).ok()?);
     }
     t += ((h * 60 + mi) * 60 + sec) * 1_000_000 + micros;
-    Some(t - offset * 60 * 1_000_000)
+    Some((t, offset))
 }
 
 /// Splits a trailing `Z` or `±HH:MM` / `±HHMM` off a clock; the offset in
-/// minutes.
-fn split_offset(s: &str) -> Option<(&str, i64)> {
+/// minutes, None when there was none.
+fn split_offset(s: &str) -> Option<(&str, Option<i64>)> {
     if let Some(c) = s.strip_suffix(['Z', 'z']) {
-        return Some((c, 0));
+        return Some((c, Some(0)));
     }
     if let Some(pos) = s.rfind(['+', '-']) {
         let (clock, off) = s.split_at(pos);
@@ -119,9 +196,9 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
         }
         let h: i64 = digits[..2].parse().ok()?;
         let m: i64 = digits[2..].parse().ok()?;
-        return Some((clock, sign * (h * 60 + m)));
+        return Some((clock, Some(sign * (h * 60 + m))));
     }
-    Some((s, 0))
+    Some((s, None))
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -168,6 +245,25 @@ mod tests {
         ] {
             assert_eq!(parse_iso(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn site_zone_round_trip() {
+        let canberra = SiteZone::named("Australia/Canberra").unwrap_or_else(|_| SiteZone::utc());
+        assert_eq!(canberra.name(), "Australia/Canberra");
+        // 2026-12-01 22:12:43 UTC is 09:12:43 the next day in AEDT (+11).
+        let t = parse_iso("2026-12-01T22:12:43.123337").unwrap_or_default();
+        assert_eq!(canberra.iso(t), "2026-12-02T09:12:43.123337");
+        assert_eq!(canberra.parse_iso("2026-12-02T09:12:43.123337"), Some(t));
+        // Winter is AEST (+10).
+        let w = parse_iso("2024-07-01T00:00:00").unwrap_or_default();
+        assert_eq!(canberra.iso(w), "2024-07-01T10:00:00");
+        // An explicit offset names the instant whatever the zone.
+        assert_eq!(canberra.parse_iso("2026-12-01T22:12:43.123337Z"), Some(t));
+        let utc = SiteZone::utc();
+        assert_eq!(utc.iso(t), iso(t));
+        assert_eq!(utc.parse_iso("2026-12-01T22:12:43.123337"), Some(t));
+        assert!(SiteZone::named("Mars/Olympus").is_err());
     }
 
     #[test]

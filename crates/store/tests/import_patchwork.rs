@@ -220,6 +220,26 @@ async fn new_mail_continues_after_the_imported_ids() {
             Some(591),
             "a new series after the imported"
         );
+        // The rest of an imported, incomplete series (pwtest's series
+        // 579 holds only its 1/4) joins it, as Patchwork would file it:
+        // same submitter, version and thread, a number still missing.
+        let rest = "From: Veronika Kabatova <vkabatov@redhat.com>\n\
+             Subject: [PATCH v2 2/4] Add tags to the series\n\
+             Message-Id: <20180917170156.23280-2-vkabatov@redhat.com>\n\
+             In-Reply-To: <20180917170156.23280-1-vkabatov@redhat.com>\n\
+             References: <20180917170156.23280-1-vkabatov@redhat.com>\n\
+             List-Id: <patchwork.lists.example.org>\n\
+             Date: Mon, 17 Sep 2018 17:01:54 +0000\n\n\
+             text\n---\ndiff --git a/g b/g\n--- a/g\n+++ b/g\n@@ -1 +1 @@\n-a\n+b\n";
+        assert_eq!(
+            store.ingest(rest.as_bytes(), &opts).await.unwrap(),
+            Outcome::Patch { id: 1191 }
+        );
+        let joined = store.patch(1191).await.unwrap().unwrap();
+        assert_eq!(joined.series.map(|s| s.id), Some(579), "joins the imported series");
+        assert_eq!(joined.number, Some(2));
+        let series = store.series(579).await.unwrap().unwrap();
+        assert_eq!(series.received_total, 2, "{series:?}");
         let r = store.reparse(1).await.unwrap();
         // The distinct message-ids of project 1's patches, covers and
         // comments in the source.

@@ -213,14 +213,21 @@ async fn bundle_mbox(
     ))
 }
 
-/// A 302 to `location` without cookies, as Django's redirects are.
+/// A 302 to `location` without cookies, as Django's redirects are: an
+/// empty body that still says `text/html; charset=utf-8`.
 pub(crate) fn found(location: &str) -> Response {
     (
         StatusCode::FOUND,
-        [(header::LOCATION, location.to_string())],
+        [
+            (header::LOCATION, location.to_string()),
+            (header::CONTENT_TYPE, DJANGO_HTML.to_string()),
+        ],
     )
         .into_response()
 }
+
+/// The Content-Type Django gives every response it does not type itself.
+pub(crate) const DJANGO_HTML: &str = "text/html; charset=utf-8";
 
 /// A 302 from `/patch/ID/...` to the patch's URL plus `suffix`.
 pub(crate) async fn legacy_patch_target(app: &App, id: &str, suffix: &str) -> Download {

@@ -31,6 +31,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use patchtrack_store::Store;
+use patchtrack_store::time::SiteZone;
 
 pub use error::ApiError;
 
@@ -47,6 +48,8 @@ pub struct App {
     /// Whether `/xmlrpc/` answers (Patchwork's `ENABLE_XMLRPC`; pwclient
     /// before 2.10 and DPDK's CI scripts need it).
     pub xmlrpc: bool,
+    /// The zone of event and check dates ([`SiteZone`]).
+    pub zone: SiteZone,
 }
 
 impl App {
@@ -58,6 +61,7 @@ impl App {
             base_url: None,
             logins: Arc::default(),
             xmlrpc: true,
+            zone: SiteZone::utc(),
         }
     }
 }

@@ -133,6 +133,7 @@ async fn site(store: Store, count: usize) -> (axum::Router, Store, Vec<i64>, Str
         base_url: None,
         logins: Default::default(),
         xmlrpc: true,
+        zone: patchtrack_store::time::SiteZone::utc(),
     });
     (router, store, ids, token)
 }
@@ -374,6 +375,7 @@ async fn measure_list_of_a_huge_relation() {
         base_url: None,
         logins: Default::default(),
         xmlrpc: true,
+        zone: patchtrack_store::time::SiteZone::utc(),
     });
     let before = peak_rss_mib();
     for _ in 0..3 {

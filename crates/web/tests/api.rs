@@ -21,11 +21,18 @@ struct Site {
 
 impl Site {
     fn new(store: Store) -> Site {
+        Site::in_zone(store, patchtrack_store::time::SiteZone::utc())
+    }
+
+    /// A site showing event and check dates in `zone`, as one moved from
+    /// Patchwork does.
+    fn in_zone(store: Store, zone: patchtrack_store::time::SiteZone) -> Site {
         let router = patchtrack_web::router(patchtrack_web::App {
             store: store.clone(),
             base_url: None,
             logins: Default::default(),
             xmlrpc: true,
+            zone,
         });
         Site { store, router }
     }
@@ -856,5 +863,87 @@ async fn refusals_read_as_upstream() {
             .await,
             field("name", "A bundle with this name already exists.")
         );
+    }
+}
+
+/// A site moved from Patchwork shows event and check dates in its old
+/// TIME_ZONE, naive, and reads `since`/`before` in it; mail dates stay UTC.
+#[tokio::test]
+async fn activity_dates_in_the_site_zone() {
+    use patchtrack_store::time::{SiteZone, iso, parse_iso};
+    for store in common::stores().await {
+        let canberra = SiteZone::named("Australia/Canberra").unwrap();
+        let site = Site::in_zone(store, canberra.clone());
+        common::project(&site.store, "proj", "proj.example.org").await;
+        site.ingest(
+            "patchwork/series/base-single-patch.mbox",
+            "proj.example.org",
+        )
+        .await;
+        let maintainer = site.user("maint", &["proj"]).await;
+        let patch = site.json("/api/patches/", None).await[0].clone();
+        let id = patch["id"].as_i64().unwrap();
+        let check = "{\"state\":\"success\",\"context\":\"ci\",\"target_url\":\"http://ci/1\",\"description\":\"ok\"}";
+        let before = patchtrack_store::time::now();
+        let (status, _, body) = site
+            .call(
+                "POST",
+                &format!("/api/patches/{id}/checks/"),
+                Some(&maintainer),
+                Some(("application/json", check)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let created: Value = serde_json::from_str(&body).unwrap();
+        let shown = created["date"].as_str().unwrap();
+        // The shown date is the local time in Canberra (UTC+10 or +11),
+        // not UTC: read back in the zone it is the instant of the post.
+        let instant = canberra.parse_iso(shown).unwrap();
+        assert!(instant >= before - 1_000_000 && instant <= patchtrack_store::time::now());
+        let offset = parse_iso(shown).unwrap() - instant;
+        assert!(
+            offset == 10 * 3_600_000_000 || offset == 11 * 3_600_000_000,
+            "{shown} is {offset} µs off UTC"
+        );
+        // Mail dates are not shifted.
+        let mail = site.json(&format!("/api/patches/{id}/"), None).await;
+        assert_eq!(mail["date"], patch["date"]);
+        let stored = site.store.patch(id).await.unwrap().unwrap();
+        assert_eq!(mail["date"], iso(stored.date));
+        // `since` in the zone: the check's own date finds it, and so does
+        // its event; read as UTC it would lie hours ahead and find nothing.
+        let listed = site
+            .json(&format!("/api/patches/{id}/checks/?since={shown}"), None)
+            .await;
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        let events = site
+            .json(
+                &format!("/api/events/?category=check-created&since={shown}"),
+                None,
+            )
+            .await;
+        assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+        assert_eq!(events[0]["date"], shown);
+        assert_eq!(events[0]["payload"]["check"]["date"], shown);
+        let none = site
+            .json(
+                &format!("/api/events/?category=check-created&before={shown}"),
+                None,
+            )
+            .await;
+        assert_eq!(none, serde_json::json!([]));
+        // XML-RPC shows the same local time, Python's way.
+        let call = "<?xml version=\"1.0\"?><methodCall><methodName>check_list</methodName>\
+                    <params><param><value><struct></struct></value></param></params></methodCall>";
+        let (status, _, body) = site
+            .call("POST", "/xmlrpc/", None, Some(("text/xml", call)))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let python = shown.replacen('T', " ", 1);
+        let encoded = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            python.as_bytes(),
+        );
+        assert!(body.contains(&encoded), "{body}");
     }
 }

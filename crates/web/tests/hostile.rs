@@ -270,6 +270,7 @@ async fn failed_logins_are_throttled() {
             base_url: None,
             logins: Default::default(),
             xmlrpc: true,
+            zone: patchtrack_store::time::SiteZone::utc(),
         });
         let basic = |user: &str, pw: &str| {
             Some(format!(

@@ -34,6 +34,7 @@ async fn site_with_user(store: &Store, username: &str, password: &str) -> axum::
         base_url: None,
         logins: Default::default(),
         xmlrpc: true,
+        zone: patchtrack_store::time::SiteZone::utc(),
     })
 }
 
@@ -1111,6 +1112,7 @@ async fn about_help_and_the_token_url() {
         }
         let off = patchtrack_web::router(patchtrack_web::App {
             xmlrpc: false,
+            zone: patchtrack_store::time::SiteZone::utc(),
             ..patchtrack_web::App::new(store.clone())
         });
         let about = send(&off, "GET", "/about/", "", None, None).await;

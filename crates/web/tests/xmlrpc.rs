@@ -605,6 +605,7 @@ async fn can_be_turned_off() {
     let store = common::sqlite().await;
     let router = patchtrack_web::router(patchtrack_web::App {
         xmlrpc: false,
+        zone: patchtrack_store::time::SiteZone::utc(),
         ..patchtrack_web::App::new(store)
     });
     let (status, _, _) = raw(&router, "POST", "<methodCall/>".into(), None).await;

@@ -191,12 +191,18 @@ const WINDOW: i64 = 5000;
 const MAX_BINDS: usize = 16_000;
 
 impl Step {
-    fn select(&self, windowed: bool) -> String {
+    /// The source query. On PostgreSQL every text column is cast to
+    /// `text`: Patchwork declares some `character(40)` (patch hashes,
+    /// confirmation keys), a type sqlx's Any driver cannot read.
+    fn select(&self, windowed: bool, backend: Backend) -> String {
         let cols: Vec<String> = self
             .columns
             .iter()
             .enumerate()
-            .map(|(i, (_, expr, _))| format!("{expr} AS c{i}"))
+            .map(|(i, (_, expr, conv))| match backend {
+                Backend::Postgres if conv.is_text() => format!("CAST({expr} AS TEXT) AS c{i}"),
+                _ => format!("{expr} AS c{i}"),
+            })
             .collect();
         let mut sql = format!("SELECT {} FROM {} WHERE 1 = 1", cols.join(", "), self.from);
         if !self.filter.is_empty() {
@@ -446,7 +452,7 @@ where
     F: AsyncFnMut(Vec<Vec<Val>>) -> Result<()>,
 {
     let Some(key) = step.key else {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(step.select(false)))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(step.select(false, source.backend)))
             .fetch_all(&source.pool)
             .await?;
         let vals = rows
@@ -458,7 +464,7 @@ where
     let Some((lo, hi)) = key_range(source, step, key).await? else {
         return Ok(());
     };
-    let sql = step.select(true);
+    let sql = step.select(true, source.backend);
     for (after, through) in windows(lo, hi) {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(after)
@@ -521,6 +527,17 @@ impl Store {
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?)
+    }
+
+    /// The `TIME_ZONE` of the Patchwork site this database was moved
+    /// from, if it was: the zone it goes on showing activity dates in
+    /// (see [`crate::time::SiteZone`]).
+    pub async fn imported_time_zone(&self) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT time_zone FROM patchwork_import ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Imports the Patchwork site `source` into this (empty) database.

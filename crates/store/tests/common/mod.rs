@@ -48,7 +48,7 @@ pub fn scratch_dir() -> &'static Path {
     })
 }
 
-fn find_pg_bin(name: &str) -> Option<PathBuf> {
+pub fn find_pg_bin(name: &str) -> Option<PathBuf> {
     if let Ok(path) = std::env::var("PATH") {
         for dir in std::env::split_paths(&path) {
             let p = dir.join(name);

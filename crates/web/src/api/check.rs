@@ -1,7 +1,7 @@
 //! `/api/patches/ID/checks/`: CI results; anyone reads, those who may
 //! edit the patch post. Checks are immutable.
 
-use patchtrack_store::{Check, CheckFilter, CheckOrder, CheckState, NewCheck, time};
+use patchtrack_store::{Check, CheckFilter, CheckOrder, CheckState, NewCheck};
 
 use super::embed::Embed;
 use super::params::Invalid;
@@ -26,7 +26,7 @@ fn render(e: &Embed<'_>, j: &mut Json, c: &Check) {
         &ctx.api(&format!("patches/{}/checks/{}/", c.patch_id, c.id)),
     );
     e.user(j, Some("user"), Some(&c.user));
-    j.str("date", &time::iso(c.date))
+    j.str("date", &ctx.zone.iso(c.date))
         .str("state", c.state.label())
         .opt_str("target_url", c.target_url.as_deref())
         .str("context", &c.context)
@@ -45,7 +45,7 @@ fn filter(ctx: &Ctx) -> Result<CheckFilter, Invalid> {
         users: q.lookups("user")?,
         states,
         context: q.last("context").map(str::to_string),
-        dates: q.dates()?,
+        dates: q.dates(&ctx.zone)?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! `/api/covers/`: cover letters, read-only.
 
+use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Cover, CoverFilter, CoverOrder, time};
 
 use super::embed::Embed;
@@ -65,7 +66,7 @@ fn filter(ctx: &Ctx) -> Result<CoverFilter, Invalid> {
         series: q.ids("series")?,
         submitters: q.lookups("submitter")?,
         msgid: q.last("msgid").map(|m| format!("<{m}>")),
-        dates: q.dates()?,
+        dates: q.dates(&SiteZone::utc())?,
         search: q.search(),
     })
 }

@@ -229,7 +229,7 @@ impl<'a> Embed<'a> {
                     .ctx
                     .api(&format!("patches/{}/checks/{}/", c.patch_id, c.id)),
             )
-            .str("date", &time::iso(c.date))
+            .str("date", &self.ctx.zone.iso(c.date))
             .str("state", c.state.label())
             .opt_str("target_url", c.target_url.as_deref())
             .str("context", &c.context)

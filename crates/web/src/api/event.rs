@@ -1,6 +1,6 @@
 //! `/api/events/`: the timeline bots poll, newest first.
 
-use patchtrack_store::{Event, EventFilter, Lookup, time};
+use patchtrack_store::{Event, EventFilter, Lookup};
 
 use super::embed::Embed;
 use super::params::Invalid;
@@ -27,7 +27,7 @@ const CATEGORIES: [&str; 11] = [
 fn render(e: &Embed<'_>, j: &mut Json, ev: &Event) {
     j.begin(None).int("id", ev.id).str("category", &ev.category);
     e.project(j, Some("project"), ev.project_id);
-    j.str("date", &time::iso(ev.date));
+    j.str("date", &e.ctx.zone.iso(ev.date));
     e.user(j, Some("actor"), ev.actor.as_ref());
     j.begin(Some("payload"));
     let patch = |j: &mut Json| match &ev.patch {
@@ -123,7 +123,7 @@ fn filter(ctx: &Ctx) -> Result<EventFilter, Invalid> {
         patches: q.ids("patch")?,
         covers: q.ids("cover")?,
         actor,
-        dates: q.dates()?,
+        dates: q.dates(&ctx.zone)?,
         without_comments: !v.at_least(3),
     })
 }

@@ -22,6 +22,7 @@ mod user;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Listed, Page, Principal};
 
 pub use body::{Body, Input};
@@ -80,6 +81,8 @@ pub struct Ctx {
     pub params: Params,
     /// Request path, for pagination links.
     pub path: String,
+    /// The zone of event and check dates.
+    pub zone: SiteZone,
 }
 
 impl Ctx {
@@ -502,6 +505,7 @@ pub async fn serve(
         principal: None,
         params,
         path: format!("/api/{rest}"),
+        zone: app.zone.clone(),
     };
     let result = async {
         let principal = match authenticate(app, headers, client).await? {

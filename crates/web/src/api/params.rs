@@ -1,7 +1,8 @@
 //! The query string as Patchwork reads it: repeated keys, booleans,
 //! "id or name" values, dates, pages and orderings.
 
-use patchtrack_store::{DateRange, Lookup, Page, time};
+use patchtrack_store::time::SiteZone;
+use patchtrack_store::{DateRange, Lookup, Page};
 
 /// Default and maximum page sizes (`REST_RESULTS_PER_PAGE`,
 /// `MAX_REST_RESULTS_PER_PAGE`).
@@ -103,11 +104,12 @@ impl Params {
         }
     }
 
-    /// `since` and `before`.
-    pub fn dates(&self) -> Result<DateRange, Invalid> {
+    /// `since` and `before`, a date without an offset being a time of
+    /// `zone` (UTC for mail dates, the site's zone for events and checks).
+    pub fn dates(&self, zone: &SiteZone) -> Result<DateRange, Invalid> {
         let get = |key: &str| match self.last(key) {
             None => Ok(None),
-            Some(s) => time::parse_iso(s).map(Some).ok_or(Invalid),
+            Some(s) => zone.parse_iso(s).map(Some).ok_or(Invalid),
         };
         Ok(DateRange {
             since: get("since")?,

@@ -2,6 +2,7 @@
 //! update maintainers (and submitters, delegates) make.
 
 use axum::http::Method;
+use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchUpdate, time};
 
 use super::embed::Embed;
@@ -119,7 +120,7 @@ fn filter(ctx: &Ctx) -> Result<PatchFilter, Invalid> {
         } else {
             None
         },
-        dates: q.dates()?,
+        dates: q.dates(&SiteZone::utc())?,
         search: q.search(),
     })
 }

@@ -1,5 +1,6 @@
 //! `/api/series/`: read-only.
 
+use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Series, SeriesFilter, SeriesOrder, time};
 
 use super::embed::Embed;
@@ -74,7 +75,7 @@ fn filter(ctx: &Ctx) -> Result<SeriesFilter, Invalid> {
     Ok(SeriesFilter {
         projects: q.lookups("project")?,
         submitters: q.lookups("submitter")?,
-        dates: q.dates()?,
+        dates: q.dates(&SiteZone::utc())?,
         search: q.search(),
     })
 }

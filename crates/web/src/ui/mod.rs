@@ -288,11 +288,7 @@ impl PageContext {
             self.cookies
                 .push(format!("flash={encoded}; Max-Age=60; {COOKIE_ATTRS}"));
         }
-        let response = (
-            StatusCode::FOUND,
-            [(header::LOCATION, location.to_string())],
-        )
-            .into_response();
+        let response = crate::download::found(location);
         self.finish(StatusCode::FOUND, response)
     }
 }

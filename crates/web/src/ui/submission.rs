@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::extract::Path;
 use axum::response::Response;
+use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Check, Comment, Parent, Patch, PatchUpdate, Project, SeriesRef};
 
 use super::project::project_or_404;
@@ -139,7 +140,7 @@ async fn address_comment(req: &Req, parent: Parent, form: &Form) -> Result<Strin
     })
 }
 
-fn check_views(checks: Vec<Check>) -> Vec<CheckView> {
+fn check_views(checks: Vec<Check>, zone: &SiteZone) -> Vec<CheckView> {
     // The newest per (user, context), as Patchwork's table.
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -150,7 +151,7 @@ fn check_views(checks: Vec<Check>) -> Vec<CheckView> {
             out.push(CheckView {
                 context: format!("{}/{}", c.user.username, c.context),
                 state: c.state.label(),
-                date: when(c.date),
+                date: when(zone.local(c.date)),
                 url: c.target_url.filter(|u| !u.is_empty()),
                 description: c.description.unwrap_or_default(),
             });
@@ -324,7 +325,7 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Result<Response
             .map(|r| (r.name.clone(), urls::patch(&project.linkname, &r.msgid)))
             .collect(),
         comments,
-        checks: check_views(checks),
+        checks: check_views(checks, &req.app.zone),
         diff: diff.map(render::diff),
         editable,
         bundle_forms: req.principal.is_some(),

@@ -10,6 +10,7 @@ use patchtrack_mail::export;
 use patchtrack_store::field_lookup::{
     CheckQuery, Condition, FieldOp, Operand, PatchColumn, PatchQuery, Take,
 };
+use patchtrack_store::time::SiteZone;
 use patchtrack_store::{
     Check, CheckState, NewCheck, Patch, PatchUpdate, Person, Principal, Project, State, StoreError,
     time,
@@ -454,11 +455,14 @@ fn state_struct(s: &State) -> Value {
     ])
 }
 
-fn check_struct(c: &Check, patch_name: &str) -> Value {
+fn check_struct(c: &Check, patch_name: &str, zone: &SiteZone) -> Value {
     let optional = |v: &Option<String>| v.clone().map_or(Value::Nil, Value::Str);
     Value::record(vec![
         ("id", Value::Int(c.id)),
-        ("date", Value::bytes(&python_date(c.date))),
+        (
+            "date",
+            Value::bytes(&zone.iso(c.date).replacen('T', " ", 1)),
+        ),
         ("patch", Value::bytes(patch_name)),
         ("patch_id", Value::Int(c.patch_id)),
         ("user", Value::bytes(&c.user.username)),
@@ -830,7 +834,10 @@ impl Methods<'_> {
             .collect();
         Ok(checks
             .iter()
-            .map(|c| check_struct(c, names.get(&c.patch_id).map_or("", String::as_str)))
+            .map(|c| {
+                let name = names.get(&c.patch_id).map_or("", String::as_str);
+                check_struct(c, name, &self.app.zone)
+            })
             .collect())
     }
 

@@ -129,6 +129,7 @@ pub async fn fixture(store: Store) -> Fixture {
         base_url: None,
         logins: Default::default(),
         xmlrpc: true,
+        zone: patchtrack_store::time::SiteZone::utc(),
     });
     Fixture {
         router,
