@@ -236,7 +236,11 @@ async fn new_mail_continues_after_the_imported_ids() {
             Outcome::Patch { id: 1191 }
         );
         let joined = store.patch(1191).await.unwrap().unwrap();
-        assert_eq!(joined.series.map(|s| s.id), Some(579), "joins the imported series");
+        assert_eq!(
+            joined.series.map(|s| s.id),
+            Some(579),
+            "joins the imported series"
+        );
         assert_eq!(joined.number, Some(2));
         let series = store.series(579).await.unwrap().unwrap();
         assert_eq!(series.received_total, 2, "{series:?}");
