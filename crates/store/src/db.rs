@@ -297,4 +297,29 @@ impl Store {
         out.sort();
         Ok(out)
     }
+
+    /// Every (table, index) of the schema, sorted: what a bulk load that
+    /// drops and rebuilds indexes must leave as migrations made it.
+    pub async fn schema_indexes(&self) -> Result<Vec<(String, String)>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT tbl_name AS t, name AS i FROM sqlite_schema \
+                 WHERE type = 'index' AND tbl_name NOT LIKE '_sqlx%'"
+            }
+            Backend::Postgres => {
+                "SELECT tablename::text AS t, indexname::text AS i FROM pg_indexes \
+                 WHERE schemaname = current_schema() AND tablename NOT LIKE '_sqlx%'"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut out: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                use sqlx::Row;
+                Ok((r.try_get::<String, _>("t")?, r.try_get::<String, _>("i")?))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        out.sort();
+        Ok(out)
+    }
 }

@@ -126,6 +126,31 @@ async fn the_fixture_imports_with_its_ids_dates_and_counts() {
     }
 }
 
+/// The import drops each table's non-unique indexes while it fills the
+/// table and builds them again after: the schema it leaves must be the
+/// migrations' own, and the rebuilt indexes must serve.
+#[tokio::test]
+async fn the_import_leaves_every_index_as_migrations_made_it() {
+    let fresh = common::stores().await;
+    for (store, fresh) in common::stores().await.into_iter().zip(fresh) {
+        imported(&store).await;
+        let indexes = store.schema_indexes().await.unwrap();
+        assert!(
+            indexes
+                .iter()
+                .any(|(t, i)| t == "event" && i == "event_date")
+        );
+        assert_eq!(indexes, fresh.schema_indexes().await.unwrap());
+        // Found through the rebuilt patch_hash index.
+        let p = store.patch(1).await.unwrap().unwrap();
+        let by_hash = store
+            .patches_by_hash(p.hash.as_deref().unwrap(), None, 10)
+            .await
+            .unwrap();
+        assert!(by_hash.iter().any(|q| q.id == 1), "{by_hash:?}");
+    }
+}
+
 #[tokio::test]
 async fn old_passwords_and_tokens_work_and_passwords_become_argon2id() {
     for store in common::stores().await {
