@@ -112,3 +112,76 @@ async fn each_resource_in_each_version() {
         }
     }
 }
+
+/// API 1.5 is 1.4 with additions only: every field of every 1.4 answer is
+/// in the 1.5 answer with the same value (its links naming 1.5), and the
+/// status is the same. 1.5 may add fields; it may not drop or change one.
+#[tokio::test]
+async fn version_1_5_is_a_superset_of_1_4() {
+    fn renamed(v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(s.replace("/api/1.4/", "/api/1.5/")),
+            Value::Array(a) => Value::Array(a.iter().map(renamed).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), renamed(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    fn contains(wider: &Value, narrow: &Value, path: &str) {
+        match (wider, narrow) {
+            (Value::Object(w), Value::Object(n)) => {
+                for (k, v) in n {
+                    let Some(got) = w.get(k) else {
+                        panic!("1.5 drops {path}.{k}");
+                    };
+                    contains(got, v, &format!("{path}.{k}"));
+                }
+            }
+            (Value::Array(w), Value::Array(n)) => {
+                assert_eq!(w.len(), n.len(), "length of {path}");
+                for (i, (a, b)) in w.iter().zip(n).enumerate() {
+                    contains(a, b, &format!("{path}[{i}]"));
+                }
+            }
+            _ => assert_eq!(wider, narrow, "{path}"),
+        }
+    }
+    for store in common::stores().await {
+        let f = fixture(store).await;
+        let (p, c) = (f.patch, f.cover);
+        let (pc, cc) = (f.patch_comment, f.cover_comment);
+        let paths = [
+            String::new(),
+            "projects/".into(),
+            "projects/1/".into(),
+            "users/".into(),
+            "users/4/".into(),
+            "people/".into(),
+            "patches/".into(),
+            format!("patches/{p}/"),
+            "patches/?state=new&order=-date&per_page=1&page=2".into(),
+            "covers/".into(),
+            format!("covers/{c}/"),
+            "series/".into(),
+            format!("patches/{p}/comments/"),
+            format!("patches/{p}/comments/{pc}/"),
+            format!("covers/{c}/comments/"),
+            format!("covers/{c}/comments/{cc}/"),
+            format!("patches/{p}/checks/"),
+            "bundles/".into(),
+            "events/".into(),
+            "patches/999999/".into(),
+        ];
+        for token in &f.tokens {
+            for path in &paths {
+                let (s14, b14) =
+                    get(&f.router, &format!("/api/1.4/{path}"), token.as_deref()).await;
+                let (s15, b15) =
+                    get(&f.router, &format!("/api/1.5/{path}"), token.as_deref()).await;
+                assert_eq!(s14, s15, "status of {path}");
+                contains(&b15, &renamed(&b14), path);
+            }
+        }
+    }
+}

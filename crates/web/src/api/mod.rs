@@ -1,5 +1,6 @@
 //! Patchwork's REST API, versions 1.0 to 1.4, at `/api/` and
-//! `/api/1.X/`. Routing is done here by hand rather than by axum's router:
+//! `/api/1.X/`, and patchtrack's 1.5 (1.4 plus additions, at `/api/1.5/`
+//! only: see `docs/api-1.5.md`). Routing is done here by hand rather than by axum's router:
 //! the optional version segment, the optional trailing slash, Patchwork's
 //! 404/405 rules and the per-route `Allow` header are all decided in one
 //! place.
@@ -35,15 +36,21 @@ use params::Params;
 /// The API version a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Version {
-    /// Minor number: 0 to 4.
+    /// Minor number: 0 to 5.
     pub minor: u8,
     /// Whether the URL named it (it is then echoed into links).
     pub explicit: bool,
 }
 
 impl Version {
-    /// The newest version, served at `/api/`.
+    /// The newest of upstream's versions, served at `/api/`: unmodified
+    /// clients see what Patchwork sends.
     pub const LATEST: u8 = 4;
+
+    /// patchtrack's own version: 1.4 with additions only (new fields and
+    /// routes, never a changed one), named in the URL by the clients that
+    /// want them (`docs/api-1.5.md`, `testdata/openapi/v1.5/`).
+    pub const EXTENDED: u8 = 5;
 
     /// Whether the request's version is 1.`minor` or later.
     pub fn at_least(self, minor: u8) -> bool {
@@ -57,6 +64,7 @@ impl Version {
             "1.2" => 2,
             "1.3" => 3,
             "1.4" => 4,
+            "1.5" => Version::EXTENDED,
             _ => return None,
         };
         Some(Version {
