@@ -10,6 +10,7 @@ fails when the committed file differs, so the two cannot drift.
 """
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,5 +30,38 @@ body = text.split("---\n", 1)[1]
 body = body.replace("/api/1.4/", "/api/1.5/").replace("  version: '1.4'\n", "  version: '1.5'\n")
 body = body.replace("  title: Patchwork API\n", "  title: patchtrack API (Patchwork API 1.4 and additions)\n", 1)
 assert "/api/1.4/" not in body and "version: '1.5'" in body
+
+
+def append_properties(text, schema, properties):
+    """Appends `properties` (YAML at a property's indent) to the end of
+    `schema`, whose last key must be its `properties:` block, as in every
+    schema of upstream's document."""
+    start = text.index(f"\n    {schema}:\n")
+    nxt = re.compile(r"\n    \S").search(text, start + 1)
+    end = nxt.start() if nxt else len(text)
+    last_key = re.findall(r"\n      (\w+):", text[start:end])[-1]
+    assert last_key == "properties", (schema, last_key)
+    return text[:end] + "\n" + properties.rstrip("\n") + text[end:]
+
+
+# Series: where the patches stand (docs/api-1.5.md).
+body = append_properties(body, "Series", """\
+        open:
+          title: Open
+          description: |
+            Whether one of the series' patches is in an action-required
+            state and not archived.
+          type: boolean
+          readOnly: true
+        state:
+          title: State
+          description: |
+            The number of the series' patches in each state, by state slug,
+            in the states' order; states without patches are left out.
+          type: object
+          additionalProperties:
+            type: integer
+          readOnly: true
+""")
 with open(OUT, "w") as f:
     f.write(HEADER + "---\n" + body)

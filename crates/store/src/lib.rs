@@ -75,7 +75,7 @@ pub use person::{Merged, Person, PersonOrder};
 pub use project::{NewProject, Project, ProjectOrder, ProjectUpdate};
 pub use refs::{CoverRef, PatchRef, PersonRef, SeriesRef, UserRef};
 pub use reparse::Reparsed;
-pub use series::{Series, SeriesFilter, SeriesOrder};
+pub use series::{Series, SeriesFilter, SeriesOrder, SeriesStates};
 pub use session::{SESSION_MICROS, Session, random_hex};
 pub use state::{Move, State};
 pub use stats::{Counts, PatchStatus, SeriesSummary};

@@ -43,6 +43,18 @@ pub struct Series {
     pub dependents: Vec<i64>,
 }
 
+/// Where a series' patches stand: what a maintainer acting on whole
+/// series reads first (API 1.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeriesStates {
+    /// Patches per state slug, in the states' order, states without
+    /// patches left out.
+    pub counts: Vec<(String, i64)>,
+    /// Whether one of its patches is in an action-required state and not
+    /// archived: the series still waits for someone.
+    pub open: bool,
+}
+
 /// Filters of the series list.
 #[derive(Debug, Clone, Default)]
 pub struct SeriesFilter {
@@ -173,6 +185,45 @@ impl Store {
             total,
             page: number,
         }))
+    }
+
+    /// The [`SeriesStates`] of each of `ids` (a page of series): one
+    /// grouped read over their patches, by the series index. Every patch
+    /// counts, also past the group limit the listed patches stop at.
+    pub async fn series_states(&self, ids: &[i64]) -> Result<HashMap<i64, SeriesStates>> {
+        let mut out: HashMap<i64, SeriesStates> = ids
+            .iter()
+            .map(|id| (*id, SeriesStates::default()))
+            .collect();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(
+            "SELECT p.series_id AS series_id, st.slug AS slug, \
+             st.action_required AS action_required, p.archived AS archived, COUNT(*) AS n \
+             FROM patch p JOIN state st ON st.id = p.state_id WHERE p.series_id IN ",
+        );
+        sql.bind_list(ids.iter().copied());
+        sql.push(
+            " GROUP BY p.series_id, st.ordering, st.id, st.slug, st.action_required, p.archived \
+             ORDER BY p.series_id, st.ordering, st.id",
+        );
+        for row in sql.fetch_all(&self.pool).await? {
+            let series: i64 = row.try_get("series_id")?;
+            let slug: String = row.try_get("slug")?;
+            let n: i64 = row.try_get("n")?;
+            let entry = out.entry(series).or_default();
+            if row.try_get::<i64, _>("action_required")? != 0
+                && row.try_get::<i64, _>("archived")? == 0
+            {
+                entry.open = true;
+            }
+            match entry.counts.last_mut() {
+                Some((last, count)) if *last == slug => *count += n,
+                _ => entry.counts.push((slug, n)),
+            }
+        }
+        Ok(out)
     }
 
     /// One series.

@@ -185,3 +185,50 @@ async fn version_1_5_is_a_superset_of_1_4() {
         }
     }
 }
+
+/// API 1.5's series say where their patches stand: the count per state
+/// and whether one still waits in an action-required state; 1.4's do not.
+#[tokio::test]
+async fn series_in_1_5_say_where_their_patches_stand() {
+    for store in common::stores().await {
+        let f = fixture(store).await;
+        let maint = f.tokens[4].as_deref();
+        let (_, series) = get(&f.router, "/api/1.5/series/", None).await;
+        let ours = series
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["patches"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["id"] == f.patch)
+            })
+            .unwrap()
+            .clone();
+        assert_eq!(ours["open"], true);
+        assert_eq!(ours["state"], serde_json::json!({"new": 1}));
+        let id = ours["id"].as_i64().unwrap();
+        let (_, old) = get(&f.router, &format!("/api/1.4/series/{id}/"), None).await;
+        assert!(
+            old.get("open").is_none() && old.get("state").is_none(),
+            "{old}"
+        );
+        // Accepted is not action-required: nothing waits any more.
+        let body = r#"{"state":"accepted"}"#.to_string();
+        let patch = format!("/api/patches/{}/", f.patch);
+        assert_eq!(call(&f.router, "PATCH", &patch, maint, &body).await, 200);
+        let (_, now) = get(&f.router, &format!("/api/1.5/series/{id}/"), None).await;
+        assert_eq!(now["open"], false);
+        assert_eq!(now["state"], serde_json::json!({"accepted": 1}));
+        // Back to new but archived: still nothing waits.
+        let body = r#"{"state":"new","archived":true}"#.to_string();
+        assert_eq!(call(&f.router, "PATCH", &patch, maint, &body).await, 200);
+        let (_, now) = get(&f.router, &format!("/api/1.5/series/{id}/"), None).await;
+        assert_eq!(
+            (&now["open"], &now["state"]),
+            (&serde_json::json!(false), &serde_json::json!({"new": 1}))
+        );
+    }
+}

@@ -1,11 +1,11 @@
 //! `/api/series/`: read-only.
 
 use patchtrack_store::time::SiteZone;
-use patchtrack_store::{Series, SeriesFilter, SeriesOrder, time};
+use patchtrack_store::{Series, SeriesFilter, SeriesOrder, SeriesStates, time};
 
 use super::embed::Embed;
 use super::params::Invalid;
-use super::{Ctx, Reply, list_reply};
+use super::{Ctx, Reply, Version, list_reply};
 use crate::App;
 use crate::error::ApiError;
 use crate::json::Json;
@@ -19,7 +19,8 @@ const ORDER: [(&str, SeriesOrder); 5] = [
     ("received_all", SeriesOrder::ReceivedAll),
 ];
 
-fn render(e: &Embed<'_>, j: &mut Json, s: &Series) {
+/// A series; `states` (API 1.5) adds where its patches stand.
+fn render(e: &Embed<'_>, j: &mut Json, s: &Series, states: Option<&SeriesStates>) {
     let ctx = e.ctx;
     let v = ctx.version;
     j.begin(None)
@@ -67,6 +68,14 @@ fn render(e: &Embed<'_>, j: &mut Json, s: &Series) {
         }
         j.end_array();
     }
+    if let Some(states) = states {
+        j.bool("open", states.open);
+        j.begin(Some("state"));
+        for (slug, n) in &states.counts {
+            j.int(slug, *n);
+        }
+        j.end();
+    }
     j.end();
 }
 
@@ -90,8 +99,17 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
+    let states = match ctx.version.at_least(Version::EXTENDED) {
+        true => {
+            let ids: Vec<i64> = listed.iter().flat_map(|l| &l.items).map(|s| s.id).collect();
+            app.store.series_states(&ids).await?
+        }
+        false => Default::default(),
+    };
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, page, listed, |j, s| render(&e, j, s))
+    list_reply(ctx, page, listed, |j, s| {
+        render(&e, j, s, states.get(&s.id))
+    })
 }
 
 /// `GET /series/ID/`.
@@ -101,8 +119,12 @@ pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
         .series(id)
         .await?
         .ok_or_else(|| ApiError::no_match("Series"))?;
+    let states = match ctx.version.at_least(Version::EXTENDED) {
+        true => app.store.series_states(&[s.id]).await?.remove(&s.id),
+        false => None,
+    };
     let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
-    render(&e, &mut j, &s);
+    render(&e, &mut j, &s, states.as_ref());
     Ok(Reply::ok(j.finish()))
 }
