@@ -24,16 +24,6 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-/// The fixture's tokens (its README): `sha1("patchwork-site:" + username)`.
-const TOKENS: &[(&str, &str)] = &[
-    ("admin", "e4cb1be6d1f6cbaaea333cc699c4a0bb213b7236"),
-    ("maint", "29cf2487459721df9918ef94a950ce91bb1ea6b0"),
-    ("maint2", "3967747155a1b036f0169783603f2ccd0af831dd"),
-    ("cibot", "ef97a4e3f595a29f4133c3b7d89ff11eb366c902"),
-    ("alice", "28448ef052e30736b1ce3343bd9b7e63a21321a9"),
-    ("bob", "f96b38a112ed842be18c2bfa52e8efa766a96444"),
-];
-
 /// The host upstream was recorded under: every URL in the bodies has it.
 const HOST: &str = "127.0.0.1:8000";
 
@@ -194,7 +184,11 @@ fn get(addr: &str, path: &str, auth: Option<&str>) -> Answer {
     let mut s = TcpStream::connect(addr).unwrap();
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n");
     if let Some(user) = auth {
-        let token = TOKENS.iter().find(|(u, _)| *u == user).unwrap().1;
+        let token = common::MIGRATION_TOKENS
+            .iter()
+            .find(|(u, _)| *u == user)
+            .unwrap()
+            .1;
         req.push_str(&format!("Authorization: Token {token}\r\n"));
     }
     req.push_str("\r\n");

@@ -286,16 +286,7 @@ impl Store {
                  WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'"
             }
         };
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        let mut out: Vec<(String, String)> = rows
-            .iter()
-            .map(|r| {
-                use sqlx::Row;
-                Ok((r.try_get::<String, _>("t")?, r.try_get::<String, _>("c")?))
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
-        out.sort();
-        Ok(out)
+        self.sorted_pairs(sql).await
     }
 
     /// Every (table, index) of the schema, sorted: what a bulk load that
@@ -303,21 +294,24 @@ impl Store {
     pub async fn schema_indexes(&self) -> Result<Vec<(String, String)>> {
         let sql = match self.backend {
             Backend::Sqlite => {
-                "SELECT tbl_name AS t, name AS i FROM sqlite_schema \
+                "SELECT tbl_name AS t, name AS c FROM sqlite_schema \
                  WHERE type = 'index' AND tbl_name NOT LIKE '_sqlx%'"
             }
             Backend::Postgres => {
-                "SELECT tablename::text AS t, indexname::text AS i FROM pg_indexes \
+                "SELECT tablename::text AS t, indexname::text AS c FROM pg_indexes \
                  WHERE schemaname = current_schema() AND tablename NOT LIKE '_sqlx%'"
             }
         };
+        self.sorted_pairs(sql).await
+    }
+
+    /// The (`t`, `c`) text columns of `sql`'s rows, sorted.
+    async fn sorted_pairs(&self, sql: &'static str) -> Result<Vec<(String, String)>> {
+        use sqlx::Row;
         let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         let mut out: Vec<(String, String)> = rows
             .iter()
-            .map(|r| {
-                use sqlx::Row;
-                Ok((r.try_get::<String, _>("t")?, r.try_get::<String, _>("i")?))
-            })
+            .map(|r| Ok((r.try_get::<String, _>("t")?, r.try_get::<String, _>("c")?)))
             .collect::<Result<_, sqlx::Error>>()?;
         out.sort();
         Ok(out)

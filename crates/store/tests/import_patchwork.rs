@@ -14,15 +14,6 @@ use std::sync::OnceLock;
 use patchtrack_store::import_patchwork::{ImportOptions, NoProgress, Source};
 use patchtrack_store::{IngestOptions, Outcome, Store};
 
-const TOKENS: &[(&str, &str)] = &[
-    ("admin", "e4cb1be6d1f6cbaaea333cc699c4a0bb213b7236"),
-    ("maint", "29cf2487459721df9918ef94a950ce91bb1ea6b0"),
-    ("maint2", "3967747155a1b036f0169783603f2ccd0af831dd"),
-    ("cibot", "ef97a4e3f595a29f4133c3b7d89ff11eb366c902"),
-    ("alice", "28448ef052e30736b1ce3343bd9b7e63a21321a9"),
-    ("bob", "f96b38a112ed842be18c2bfa52e8efa766a96444"),
-];
-
 /// Row counts of the fixture's README, by patchtrack table.
 const COUNTS: &[(&str, u64)] = &[
     ("state", 11),
@@ -193,7 +184,7 @@ async fn old_passwords_and_tokens_work_and_passwords_become_argon2id() {
                 .unwrap()
                 .is_some()
         );
-        for (user, token) in TOKENS {
+        for (user, token) in common::MIGRATION_TOKENS {
             let p = store.authenticate_token(token).await.unwrap().unwrap();
             assert_eq!(p.user.username, *user);
         }

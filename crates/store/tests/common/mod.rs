@@ -315,3 +315,14 @@ pub fn mbox(data: &[u8]) -> Vec<Vec<u8>> {
         .map(|m| m.unwrap().data)
         .collect()
 }
+
+/// The API tokens of the migration fixture's users (testdata/migration/
+/// README.md): `sha1("patchwork-site:" + username)`.
+pub const MIGRATION_TOKENS: &[(&str, &str)] = &[
+    ("admin", "e4cb1be6d1f6cbaaea333cc699c4a0bb213b7236"),
+    ("maint", "29cf2487459721df9918ef94a950ce91bb1ea6b0"),
+    ("maint2", "3967747155a1b036f0169783603f2ccd0af831dd"),
+    ("cibot", "ef97a4e3f595a29f4133c3b7d89ff11eb366c902"),
+    ("alice", "28448ef052e30736b1ce3343bd9b7e63a21321a9"),
+    ("bob", "f96b38a112ed842be18c2bfa52e8efa766a96444"),
+];
