@@ -63,5 +63,230 @@ body = append_properties(body, "Series", """\
             type: integer
           readOnly: true
 """)
+
+
+def insert_after(text, anchor, addition, start_at):
+    """Inserts `addition` after the first `anchor` found past `start_at`
+    (an exact line the document must hold)."""
+    begin = text.index(start_at)
+    at = text.index(anchor, begin) + len(anchor)
+    return text[:at] + addition + text[at:]
+
+
+# Series list filters (docs/api-1.5.md).
+body = insert_after(body, """          description: An ID or linkname of a project to filter series by.
+          schema:
+            title: ''
+            type: string
+""", """\
+        - in: query
+          name: open
+          description: |
+            Show only open (`true`) or closed (`false`) series: a series is
+            open while one of its patches is in an action-required state and
+            not archived.
+          schema:
+            title: ''
+            type: string
+            enum:
+              - 'true'
+              - 'false'
+        - in: query
+          name: state
+          description: |
+            A slug of a state: show only series with at least one patch in
+            it (archived or not). Repeat for any of several states.
+          schema:
+            title: ''
+            type: string
+        - in: query
+          name: version
+          description: A version number to filter series by.
+          schema:
+            title: ''
+            type: integer
+""", "  /api/1.5/series:\n")
+
+# PATCH of a whole series.
+body = insert_after(body, """                $ref: '#/components/schemas/Series'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - series
+""", """\
+    patch:
+      summary: Update every patch of a series.
+      description: |
+        Sets the state, delegate or archived flag of every patch of the
+        series in one transaction, with the events of each patch's change.
+        Refused as a whole unless the requester may change every patch.
+      operationId: series_partial_update
+      security:
+        - basicAuth: []
+        - apiKeyAuth: []
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/SeriesUpdate'
+          multipart/form-data:
+            schema:
+              $ref: '#/components/schemas/SeriesUpdate'
+          application/x-www-form-urlencoded:
+            schema:
+              $ref: '#/components/schemas/SeriesUpdate'
+      responses:
+        '200':
+          description: 'The updated series'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Series'
+        '400':
+          description: 'Invalid request'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/ErrorPatchUpdate'
+        '403':
+          description: 'Forbidden'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - series
+""", "  /api/1.5/series/{id}:\n")
+
+# PATCH of a list of patches.
+body = insert_after(body, """                items:
+                  $ref: '#/components/schemas/PatchList'
+      tags:
+        - patches
+""", """\
+    patch:
+      summary: Update several patches.
+      description: |
+        Applies a list of patch changes in one transaction: all of them, or
+        none with one entry per item (`{}` for the items that were fine).
+      operationId: patches_bulk_partial_update
+      security:
+        - basicAuth: []
+        - apiKeyAuth: []
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: array
+              maxItems: 1000
+              items:
+                $ref: '#/components/schemas/PatchBulkUpdate'
+      responses:
+        '200':
+          description: 'The updated patches, in the order given'
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: '#/components/schemas/PatchList'
+        '400':
+          description: 'Invalid request: one entry per item, or one error'
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - type: array
+                    items:
+                      type: object
+                  - $ref: '#/components/schemas/Error'
+                  - type: object
+        '403':
+          description: 'Forbidden: one entry per item, or one error'
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - type: array
+                    items:
+                      type: object
+                  - $ref: '#/components/schemas/Error'
+      tags:
+        - patches
+""", "  /api/1.5/patches:\n")
+
+# The request bodies of the two.
+body = insert_after(body, "\n  schemas:\n", """\
+    SeriesUpdate:
+      type: object
+      title: Series update
+      description: |
+        The fields to set on every patch of a series.
+      properties:
+        state:
+          title: State
+          type: string
+        archived:
+          title: Archived
+          type: boolean
+        delegate:
+          title: Delegate
+          type:
+            - 'null'
+            - 'integer'
+    PatchBulkUpdate:
+      type: object
+      title: Patch update in a list
+      description: |
+        One patch and the fields to set on it.
+      required:
+        - id
+      properties:
+        id:
+          title: ID
+          type: integer
+        state:
+          title: State
+          type: string
+        archived:
+          title: Archived
+          type: boolean
+        delegate:
+          title: Delegate
+          type:
+            - 'null'
+            - 'integer'
+        commit_ref:
+          title: Commit ref
+          type:
+            - 'null'
+            - 'string'
+          oneOf:
+            - type: 'null'
+            - type: string
+              maxLength: 255
+        pull_url:
+          title: Pull URL
+          type:
+            - 'null'
+            - 'string'
+          oneOf:
+            - type: 'null'
+            - type: string
+              format: uri
+              maxLength: 255
+""", "\ncomponents:\n")
 with open(OUT, "w") as f:
     f.write(HEADER + "---\n" + body)

@@ -91,6 +91,9 @@ pub enum Refused {
     /// The patch the change is about does not exist (callers look it up
     /// first, so only a concurrent deletion gets here).
     NoSuchPatch,
+    /// The requester may not change this patch (one of several changed
+    /// at once: a single patch's handler checks before it asks).
+    NotAllowed,
 }
 
 /// Unique-constraint races, SQLite busy/locked, PostgreSQL serialization

@@ -36,20 +36,8 @@ impl Store {
     /// Whether `who` may change the patch: its submitter's account, its
     /// delegate, or a maintainer of its project.
     pub async fn can_edit_patch(&self, who: &Principal, patch_id: i64) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT p.project_id, p.delegate_id, pe.user_id FROM patch p \
-             JOIN person pe ON pe.id = p.submitter_id WHERE p.id = $1",
-        )
-        .bind(patch_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(false) };
-        let project: i64 = r.try_get("project_id")?;
-        let delegate: Option<i64> = r.try_get("delegate_id")?;
-        let submitter_user: Option<i64> = r.try_get("user_id")?;
-        Ok(who.maintains(project)
-            || delegate == Some(who.user.id)
-            || submitter_user == Some(who.user.id))
+        let mut conn = self.pool.acquire().await?;
+        may_edit(&mut conn, who, patch_id).await
     }
 
     /// The state whose slug matches `input` once lower-cased and slugified
@@ -76,130 +64,219 @@ impl Store {
         update: &PatchUpdate,
     ) -> Result<std::result::Result<(), Refused>> {
         let mut tx = self.begin_write().await?;
-        let Some(row) = sqlx::query(
-            "SELECT p.project_id, p.state_id, p.delegate_id, p.related_id, \
-             pr.send_notifications, pe.user_id AS submitter_user_id FROM patch p \
-             JOIN project pr ON pr.id = p.project_id \
-             JOIN person pe ON pe.id = p.submitter_id WHERE p.id = $1",
+        let applied = apply(
+            &mut tx,
+            who,
+            patch_id,
+            update,
+            time::now(),
+            self.group_limit,
         )
-        .bind(patch_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            return Ok(Err(Refused::NoSuchPatch));
-        };
-        let project: i64 = row.try_get("project_id")?;
-        let old_state: i64 = row.try_get("state_id")?;
-        let old_delegate: Option<i64> = row.try_get("delegate_id")?;
-        let relation: Option<i64> = row.try_get("related_id")?;
-        let notifies = row.try_get::<i64, _>("send_notifications")? != 0;
-        let submitter_user: Option<i64> = row.try_get("submitter_user_id")?;
-        let now = time::now();
+        .await?;
+        if applied.is_ok() {
+            tx.commit().await?;
+        }
+        Ok(applied)
+    }
 
-        if let Some(Some(d)) = update.delegate {
-            let ok = sqlx::query(
-                "SELECT u.username, (SELECT COUNT(*) FROM project_maintainer m \
-                 WHERE m.user_id = u.id AND m.project_id = $1) AS n FROM app_user u WHERE u.id = $2",
-            )
-            .bind(project)
-            .bind(d)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match ok {
-                None => {
-                    return Ok(Err(Refused::NoSuchObject {
-                        field: "delegate",
-                        id: d,
-                    }));
-                }
-                Some(r) if r.try_get::<i64, _>("n")? == 0 => {
-                    let user: String = r.try_get("username")?;
-                    let linkname: String =
-                        sqlx::query("SELECT linkname FROM project WHERE id = $1")
-                            .bind(project)
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .try_get("linkname")?;
-                    return Ok(Err(Refused::NotMaintainer {
-                        user,
-                        project: linkname,
-                    }));
-                }
-                Some(_) => {}
+    /// Applies each update to its patch in one transaction, with the
+    /// events one [`Store::update_patch`] per patch would make: all of
+    /// them, or, when any is refused (also for want of the right to
+    /// change that patch), none, with every refusal by its index in
+    /// `updates`. What a maintainer does to a whole series or a selection
+    /// of patches at once (API 1.5). With `check_only`, nothing is kept
+    /// even when all are accepted: the API then reports the store's
+    /// refusals beside the items it refused itself.
+    pub async fn update_patches(
+        &self,
+        who: &Principal,
+        updates: &[(i64, PatchUpdate)],
+        check_only: bool,
+    ) -> Result<std::result::Result<(), Vec<(usize, Refused)>>> {
+        let mut tx = self.begin_write().await?;
+        let now = time::now();
+        let mut refused = Vec::new();
+        for (i, (id, update)) in updates.iter().enumerate() {
+            let exists = sqlx::query("SELECT 1 AS one FROM patch WHERE id = $1")
+                .bind(*id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if !exists {
+                refused.push((i, Refused::NoSuchPatch));
+                continue;
+            }
+            if !may_edit(&mut tx, who, *id).await? {
+                refused.push((i, Refused::NotAllowed));
+                continue;
+            }
+            // Refusals come before any write of their patch, so what the
+            // accepted ones wrote is undone with the transaction.
+            if let Err(r) = apply(&mut tx, who, *id, update, now, self.group_limit).await? {
+                refused.push((i, r));
             }
         }
-        if let Some(related) = &update.related
-            && let Err(refused) = change_relation(
-                &mut tx,
-                who,
-                Change {
-                    patch_id,
-                    project,
-                    relation,
-                    related,
-                    now,
-                    limit: self.group_limit,
-                },
-            )
-            .await?
-        {
-            return Ok(Err(refused));
-        }
-        let mut sql = Sql::new("UPDATE patch SET id = id");
-        if let Some(s) = update.state {
-            sql.push(", state_id = ").bind(s);
-        }
-        if let Some(d) = update.delegate {
-            sql.push(", delegate_id = ").bind(d);
-        }
-        if let Some(a) = update.archived {
-            sql.push(", archived = ").bind(i64::from(a));
-        }
-        if let Some(c) = &update.commit_ref {
-            sql.push(", commit_ref = ").bind(c.clone());
-        }
-        if let Some(u) = &update.pull_url {
-            sql.push(", pull_url = ").bind(u.clone());
-        }
-        sql.push(" WHERE id = ").bind(patch_id);
-        sql.execute(&mut *tx).await?;
-        if let Some(s) = update.state.filter(|s| *s != old_state) {
-            sqlx::query(
-                "INSERT INTO event (category, project_id, date, actor_id, patch_id, \
-                 previous_state_id, current_state_id) \
-                 VALUES ('patch-state-changed', $1, $2, $3, $4, $5, $6)",
-            )
-            .bind(project)
-            .bind(now)
-            .bind(who.user.id)
-            .bind(patch_id)
-            .bind(old_state)
-            .bind(s)
-            .execute(&mut *tx)
-            .await?;
-            if notifies {
-                let own = submitter_user == Some(who.user.id);
-                notification::record_state_change(&mut tx, patch_id, old_state, s, own).await?;
-            }
-        }
-        if let Some(d) = update.delegate.filter(|d| *d != old_delegate) {
-            sqlx::query(
-                "INSERT INTO event (category, project_id, date, actor_id, patch_id, \
-                 previous_delegate_id, current_delegate_id) \
-                 VALUES ('patch-delegated', $1, $2, $3, $4, $5, $6)",
-            )
-            .bind(project)
-            .bind(now)
-            .bind(who.user.id)
-            .bind(patch_id)
-            .bind(old_delegate)
-            .bind(d)
-            .execute(&mut *tx)
-            .await?;
+        if !refused.is_empty() || check_only {
+            tx.rollback().await?;
+            return Ok(if refused.is_empty() {
+                Ok(())
+            } else {
+                Err(refused)
+            });
         }
         tx.commit().await?;
         Ok(Ok(()))
     }
+}
+
+/// [`Store::can_edit_patch`] on a connection or inside a transaction.
+async fn may_edit(conn: &mut sqlx::AnyConnection, who: &Principal, patch_id: i64) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT p.project_id, p.delegate_id, pe.user_id FROM patch p \
+         JOIN person pe ON pe.id = p.submitter_id WHERE p.id = $1",
+    )
+    .bind(patch_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(false) };
+    let project: i64 = r.try_get("project_id")?;
+    let delegate: Option<i64> = r.try_get("delegate_id")?;
+    let submitter_user: Option<i64> = r.try_get("user_id")?;
+    Ok(who.maintains(project)
+        || delegate == Some(who.user.id)
+        || submitter_user == Some(who.user.id))
+}
+
+/// One patch's change with its events, inside the caller's transaction;
+/// a refusal leaves the patch untouched.
+async fn apply(
+    tx: &mut Tx,
+    who: &Principal,
+    patch_id: i64,
+    update: &PatchUpdate,
+    now: i64,
+    limit: usize,
+) -> Result<std::result::Result<(), Refused>> {
+    let Some(row) = sqlx::query(
+        "SELECT p.project_id, p.state_id, p.delegate_id, p.related_id, \
+         pr.send_notifications, pe.user_id AS submitter_user_id FROM patch p \
+         JOIN project pr ON pr.id = p.project_id \
+         JOIN person pe ON pe.id = p.submitter_id WHERE p.id = $1",
+    )
+    .bind(patch_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(Err(Refused::NoSuchPatch));
+    };
+    let project: i64 = row.try_get("project_id")?;
+    let old_state: i64 = row.try_get("state_id")?;
+    let old_delegate: Option<i64> = row.try_get("delegate_id")?;
+    let relation: Option<i64> = row.try_get("related_id")?;
+    let notifies = row.try_get::<i64, _>("send_notifications")? != 0;
+    let submitter_user: Option<i64> = row.try_get("submitter_user_id")?;
+
+    if let Some(Some(d)) = update.delegate {
+        let ok = sqlx::query(
+            "SELECT u.username, (SELECT COUNT(*) FROM project_maintainer m \
+             WHERE m.user_id = u.id AND m.project_id = $1) AS n FROM app_user u WHERE u.id = $2",
+        )
+        .bind(project)
+        .bind(d)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match ok {
+            None => {
+                return Ok(Err(Refused::NoSuchObject {
+                    field: "delegate",
+                    id: d,
+                }));
+            }
+            Some(r) if r.try_get::<i64, _>("n")? == 0 => {
+                let user: String = r.try_get("username")?;
+                let linkname: String = sqlx::query("SELECT linkname FROM project WHERE id = $1")
+                    .bind(project)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get("linkname")?;
+                return Ok(Err(Refused::NotMaintainer {
+                    user,
+                    project: linkname,
+                }));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(related) = &update.related
+        && let Err(refused) = change_relation(
+            tx,
+            who,
+            Change {
+                patch_id,
+                project,
+                relation,
+                related,
+                now,
+                limit,
+            },
+        )
+        .await?
+    {
+        return Ok(Err(refused));
+    }
+    let mut sql = Sql::new("UPDATE patch SET id = id");
+    if let Some(s) = update.state {
+        sql.push(", state_id = ").bind(s);
+    }
+    if let Some(d) = update.delegate {
+        sql.push(", delegate_id = ").bind(d);
+    }
+    if let Some(a) = update.archived {
+        sql.push(", archived = ").bind(i64::from(a));
+    }
+    if let Some(c) = &update.commit_ref {
+        sql.push(", commit_ref = ").bind(c.clone());
+    }
+    if let Some(u) = &update.pull_url {
+        sql.push(", pull_url = ").bind(u.clone());
+    }
+    sql.push(" WHERE id = ").bind(patch_id);
+    sql.execute(&mut **tx).await?;
+    if let Some(s) = update.state.filter(|s| *s != old_state) {
+        sqlx::query(
+            "INSERT INTO event (category, project_id, date, actor_id, patch_id, \
+             previous_state_id, current_state_id) \
+             VALUES ('patch-state-changed', $1, $2, $3, $4, $5, $6)",
+        )
+        .bind(project)
+        .bind(now)
+        .bind(who.user.id)
+        .bind(patch_id)
+        .bind(old_state)
+        .bind(s)
+        .execute(&mut **tx)
+        .await?;
+        if notifies {
+            let own = submitter_user == Some(who.user.id);
+            notification::record_state_change(tx, patch_id, old_state, s, own).await?;
+        }
+    }
+    if let Some(d) = update.delegate.filter(|d| *d != old_delegate) {
+        sqlx::query(
+            "INSERT INTO event (category, project_id, date, actor_id, patch_id, \
+             previous_delegate_id, current_delegate_id) \
+             VALUES ('patch-delegated', $1, $2, $3, $4, $5, $6)",
+        )
+        .bind(project)
+        .bind(now)
+        .bind(who.user.id)
+        .bind(patch_id)
+        .bind(old_delegate)
+        .bind(d)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Ok(()))
 }
 
 /// A relation change asked for on one patch.

@@ -66,6 +66,13 @@ pub struct SeriesFilter {
     pub dates: DateRange,
     /// Words that must all appear in the name.
     pub search: Vec<String>,
+    /// Open (`Some(true)`) or closed (`Some(false)`) series only; see
+    /// [`SeriesStates::open`].
+    pub open: Option<bool>,
+    /// With at least one patch in one of these states (archived or not).
+    pub states: Vec<Lookup>,
+    /// Of one of these versions.
+    pub versions: Vec<i64>,
 }
 
 /// Orderings of the series list.
@@ -134,13 +141,14 @@ impl Store {
         order: &[(SeriesOrder, bool)],
         page: Page,
     ) -> Result<Option<Listed<Series>>> {
-        let (Some(projects), Some(submitters)) = (
+        let (Some(projects), Some(submitters), Some(states)) = (
             self.resolve(Kind::Project, &filter.projects).await?,
             self.resolve(Kind::Person, &filter.submitters).await?,
+            self.resolve(Kind::State, &filter.states).await?,
         ) else {
             return Ok(Listed::empty(page));
         };
-        let push_where = |sql: &mut Sql| {
+        let push_where = |sql: &mut Sql, open: Option<bool>| {
             sql.push(" WHERE 1 = 1");
             if !projects.is_empty() {
                 sql.push(" AND s.project_id IN ")
@@ -150,19 +158,49 @@ impl Store {
                 sql.push(" AND s.submitter_id IN ")
                     .bind_list(submitters.iter().copied());
             }
+            // Written as the partial index `series_open` is, so that both
+            // engines read the open series from it.
+            match open {
+                Some(true) => sql.push(" AND s.open_patches > 0"),
+                Some(false) => sql.push(" AND s.open_patches = 0"),
+                None => sql,
+            };
+            if !states.is_empty() {
+                sql.push(
+                    " AND EXISTS (SELECT 1 FROM series_patch_state c \
+                     WHERE c.series_id = s.id AND c.state_id IN ",
+                )
+                .bind_list(states.iter().copied())
+                .push(")");
+            }
+            if !filter.versions.is_empty() {
+                sql.push(" AND s.version IN ")
+                    .bind_list(filter.versions.iter().copied());
+            }
             filter.dates.push(sql, "s.date");
             push_search(sql, &filter.search, &["s.name"]);
         };
-        let total = if submitters.is_empty()
+        let only_projects = submitters.is_empty()
+            && states.is_empty()
+            && filter.versions.is_empty()
             && filter.dates.since.is_none()
             && filter.dates.before.is_none()
-            && filter.search.is_empty()
-        {
-            self.tallied_series(&projects).await?
-        } else {
+            && filter.search.is_empty();
+        let count = |open: Option<bool>| {
             let mut count = Sql::new("SELECT COUNT(*) AS n FROM series s");
-            push_where(&mut count);
-            count.count(&self.pool).await?
+            push_where(&mut count, open);
+            count
+        };
+        let total = match (only_projects, filter.open) {
+            (true, None) => self.tallied_series(&projects).await?,
+            // The open series are a project's backlog, counted from their
+            // partial index; the closed ones are all the others, so that
+            // neither count walks the project's archive.
+            (true, Some(false)) => {
+                let all = self.tallied_series(&projects).await?;
+                all.saturating_sub(count(Some(true)).count(&self.pool).await?)
+            }
+            (_, open) => count(open).count(&self.pool).await?,
         };
         let Some(number) = page.resolve(total) else {
             return Ok(None);
@@ -174,7 +212,7 @@ impl Store {
         let cols: Vec<(&str, bool)> = order.iter().map(|(o, d)| (o.column(), *d)).collect();
         let mut sql = Sql::new(&select());
         sql.push(" WHERE s.id IN (SELECT s.id FROM series s");
-        push_where(&mut sql);
+        push_where(&mut sql, filter.open);
         page.window(number, total).push(&mut sql, &cols, "s.id");
         sql.push(")");
         push_order(&mut sql, &cols, "s.id");
@@ -187,9 +225,10 @@ impl Store {
         }))
     }
 
-    /// The [`SeriesStates`] of each of `ids` (a page of series): one
-    /// grouped read over their patches, by the series index. Every patch
-    /// counts, also past the group limit the listed patches stop at.
+    /// The [`SeriesStates`] of each of `ids` (a page of series), read from
+    /// the per-series counts migration 0016's triggers keep: a few rows
+    /// per series, whatever its size. Every patch counts, also past the
+    /// group limit the listed patches stop at.
     pub async fn series_states(&self, ids: &[i64]) -> Result<HashMap<i64, SeriesStates>> {
         let mut out: HashMap<i64, SeriesStates> = ids
             .iter()
@@ -199,15 +238,12 @@ impl Store {
             return Ok(out);
         }
         let mut sql = Sql::new(
-            "SELECT p.series_id AS series_id, st.slug AS slug, \
-             st.action_required AS action_required, p.archived AS archived, COUNT(*) AS n \
-             FROM patch p JOIN state st ON st.id = p.state_id WHERE p.series_id IN ",
+            "SELECT c.series_id AS series_id, st.slug AS slug, \
+             st.action_required AS action_required, c.archived AS archived, c.n AS n \
+             FROM series_patch_state c JOIN state st ON st.id = c.state_id WHERE c.series_id IN ",
         );
         sql.bind_list(ids.iter().copied());
-        sql.push(
-            " GROUP BY p.series_id, st.ordering, st.id, st.slug, st.action_required, p.archived \
-             ORDER BY p.series_id, st.ordering, st.id",
-        );
+        sql.push(" ORDER BY c.series_id, st.ordering, st.id, c.archived");
         for row in sql.fetch_all(&self.pool).await? {
             let series: i64 = row.try_get("series_id")?;
             let slug: String = row.try_get("slug")?;

@@ -201,16 +201,29 @@ impl Store {
     }
 
     /// Whether patches in the state still need a maintainer's action.
+    /// The series with patches in it are recounted in the same
+    /// transaction, since whether they are open depends on it.
     pub async fn set_state_action_required(&self, id: i64, action_required: bool) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let res = sqlx::query("UPDATE state SET action_required = $1 WHERE id = $2")
             .bind(i64::from(action_required))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        self.caches.states.clear();
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("no state {id}")));
         }
+        sqlx::query(
+            "UPDATE series SET open_patches = (SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) \
+             FROM series_patch_state c JOIN state st ON st.id = c.state_id \
+             WHERE c.series_id = series.id AND c.archived = 0 AND st.action_required <> 0) \
+             WHERE id IN (SELECT series_id FROM series_patch_state WHERE state_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.caches.states.clear();
         Ok(())
     }
 

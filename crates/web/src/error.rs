@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use crate::json;
 
 /// Why a request failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// 404 with `{"detail": ...}`.
     NotFound(String),
@@ -16,6 +16,8 @@ pub enum ApiError {
     Field(Vec<(String, String)>),
     /// 400 with a body already written (nested field errors).
     RawBadRequest(String),
+    /// 403 with a body already written (a bulk write's per-item list).
+    RawForbidden(String),
     /// 400 with `{"detail": "..."}` (malformed bodies).
     BadRequest(String),
     /// 405 for this method.
@@ -69,6 +71,7 @@ impl ApiError {
             ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, detail(d)),
             ApiError::Conflict(d) => (StatusCode::CONFLICT, detail(d)),
             ApiError::RawBadRequest(body) => (StatusCode::BAD_REQUEST, body.clone()),
+            ApiError::RawForbidden(body) => (StatusCode::FORBIDDEN, body.clone()),
             ApiError::MethodNotAllowed(m) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 detail(&format!("Method \"{m}\" not allowed.")),

@@ -31,7 +31,7 @@ fn place(refused: &Refused) -> Place {
         Refused::UnknownState { .. } => Place::Field("state"),
         Refused::NotMaintainer { .. } => Place::Field("delegate"),
         Refused::RelationTooBig { .. } => Place::Field("related"),
-        Refused::RelatesUnmaintained => Place::Forbidden,
+        Refused::RelatesUnmaintained | Refused::NotAllowed => Place::Forbidden,
         Refused::RelationConflict | Refused::StateInUse { .. } | Refused::LastState => {
             Place::Conflict
         }
@@ -81,6 +81,7 @@ pub fn message(refused: &Refused) -> String {
              that was ever used stays."
         ),
         Refused::LastState => "The only state cannot be deleted: new patches need one.".into(),
+        Refused::NotAllowed => crate::error::NO_PERMISSION.into(),
     }
 }
 

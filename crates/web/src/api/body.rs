@@ -101,6 +101,10 @@ impl Input {
     }
 }
 
+/// The most items one bulk write may hold: enough for the longest series
+/// (a few hundred patches), and a bound on one transaction's work.
+pub const BULK_LIMIT: usize = 1000;
+
 /// Whether the body came from a form (where a key may be given once for a
 /// list, and an empty value means null for relations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +139,68 @@ impl Body {
             return Err(ApiError::Field(nul));
         }
         Ok(body)
+    }
+
+    /// Parses a JSON list of objects, one [`Body`] (or the item's own
+    /// error) each: the changes of a bulk write (API 1.5). Only JSON can say "a list of objects", so
+    /// any other content type is refused as unsupported.
+    pub fn parse_list(
+        content_type: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<Vec<Result<Body, ApiError>>, ApiError> {
+        let ct = content_type.unwrap_or("").trim();
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::UnsupportedMediaType(ct.to_string()));
+        }
+        let v: Value = serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}")))?;
+        let Value::Array(items) = v else {
+            return Err(ApiError::field(
+                "non_field_errors",
+                format!(
+                    "Expected a list of items but got type \"{}\".",
+                    Input::from_json(v).type_name()
+                ),
+            ));
+        };
+        if items.len() > BULK_LIMIT {
+            return Err(ApiError::field(
+                "non_field_errors",
+                format!("Ensure this field has no more than {BULK_LIMIT} elements."),
+            ));
+        }
+        Ok(items.into_iter().map(Body::from_item).collect())
+    }
+
+    /// One item of a bulk write: an object, without NULs, else DRF's
+    /// error for it.
+    fn from_item(item: Value) -> Result<Body, ApiError> {
+        let Value::Object(map) = item else {
+            return Err(ApiError::field(
+                "non_field_errors",
+                format!(
+                    "Invalid data. Expected a dictionary, but got {}.",
+                    Input::from_json(item).type_name()
+                ),
+            ));
+        };
+        let fields: Vec<(String, Input)> = map
+            .into_iter()
+            .map(|(k, v)| (k, Input::from_json(v)))
+            .collect();
+        let nul: Vec<(String, String)> = fields
+            .iter()
+            .filter(|(_, v)| v.has_nul())
+            .map(|(k, _)| (k.clone(), "Null characters are not allowed.".to_string()))
+            .collect();
+        if !nul.is_empty() {
+            return Err(ApiError::Field(nul));
+        }
+        Ok(Body {
+            fields,
+            encoding: Encoding::Json,
+        })
     }
 
     fn parse_any(content_type: Option<&str>, bytes: &[u8]) -> Result<Body, ApiError> {

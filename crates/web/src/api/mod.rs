@@ -292,8 +292,13 @@ impl Route {
     }
 
     /// The methods the view implements (not narrowed by version or rights).
-    fn allow(&self) -> &'static str {
+    /// The methods of the route in `version`: API 1.5 adds `PATCH` of a
+    /// whole series and of a list of patches.
+    fn allow(&self, version: Version) -> &'static str {
         match self {
+            Route::Patches | Route::Series(_) if version.at_least(Version::EXTENDED) => {
+                "GET, PATCH, HEAD, OPTIONS"
+            }
             Route::Project(_) | Route::User(_) | Route::Patch(_) => {
                 "GET, PUT, PATCH, HEAD, OPTIONS"
             }
@@ -490,12 +495,19 @@ pub async fn serve(
         let err = Err(ApiError::NotFound(
             "No Project matches the given query.".into(),
         ));
-        return finish(&route, err, false, &method, rest);
+        return finish(&route, version, err, false, &method, rest);
     }
     let params = Params::parse(query);
     let format = params.last("format").map(str::to_string);
     if format.is_none() && !acceptable(headers) {
-        return finish(&route, Err(ApiError::NotAcceptable), false, &method, rest);
+        return finish(
+            &route,
+            version,
+            Err(ApiError::NotAcceptable),
+            false,
+            &method,
+            rest,
+        );
     }
     let html = match format.as_deref() {
         None => wants_html(headers),
@@ -503,7 +515,7 @@ pub async fn serve(
         Some("api") => true,
         Some(_) => {
             let err = Err(ApiError::NotFound("Not found.".into()));
-            return finish(&route, err, false, &method, rest);
+            return finish(&route, version, err, false, &method, rest);
         }
     };
     let ctx = Ctx {
@@ -530,7 +542,7 @@ pub async fn serve(
         dispatch(app, &ctx, &route, &method, content_type, &body).await
     }
     .await;
-    finish(&route, result, html, &method, rest)
+    finish(&route, version, result, html, &method, rest)
 }
 
 /// Whether the Accept header admits JSON or the HTML page (a missing
@@ -568,7 +580,7 @@ async fn dispatch(
     content_type: Option<&str>,
     body: &Bytes,
 ) -> Result<Reply, ApiError> {
-    let allowed = route.allow();
+    let allowed = route.allow(ctx.version);
     let name = method.as_str();
     if *method == Method::OPTIONS {
         let (title, description) = route.describe();
@@ -607,7 +619,10 @@ async fn dispatch(
         Route::User(id) => user::update(app, ctx, *id, method, &parse_body()?).await,
         Route::People => person::list(app, ctx).await,
         Route::Person(id) => person::detail(app, ctx, *id).await,
-        Route::Patches => patch::list(app, ctx).await,
+        Route::Patches if read => patch::list(app, ctx).await,
+        Route::Patches => {
+            patch::update_many(app, ctx, &Body::parse_list(content_type, body)?).await
+        }
         Route::Patch(id) if read => patch::detail(app, ctx, *id).await,
         Route::Patch(id) => patch::update(app, ctx, *id, method, &parse_body()?).await,
         Route::PatchChecks(p) if read => check::list(app, ctx, *p).await,
@@ -636,7 +651,8 @@ async fn dispatch(
         Route::Covers => cover::list(app, ctx).await,
         Route::Cover(id) => cover::detail(app, ctx, *id).await,
         Route::SeriesList => series::list(app, ctx).await,
-        Route::Series(id) => series::detail(app, ctx, *id).await,
+        Route::Series(id) if read => series::detail(app, ctx, *id).await,
+        Route::Series(id) => series::update(app, ctx, *id, &parse_body()?).await,
         Route::Bundles if read => bundle::list(app, ctx).await,
         Route::Bundles => bundle::create(app, ctx, &parse_body()?).await,
         Route::Bundle(id) if read => bundle::detail(app, ctx, *id).await,
@@ -659,6 +675,7 @@ fn index(ctx: &Ctx) -> Reply {
 
 fn finish(
     route: &Route,
+    version: Version,
     result: Result<Reply, ApiError>,
     html: bool,
     method: &Method,
@@ -683,6 +700,7 @@ fn finish(
             "text/html; charset=utf-8",
             browsable(
                 route,
+                version,
                 method,
                 &format!("/api/{rest}"),
                 status,
@@ -696,7 +714,10 @@ fn finish(
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::ALLOW, HeaderValue::from_static(route.allow()));
+    h.insert(
+        header::ALLOW,
+        HeaderValue::from_static(route.allow(version)),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if let Some(link) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
@@ -715,6 +736,7 @@ fn finish(
 /// does.
 fn browsable(
     route: &Route,
+    version: Version,
     method: &Method,
     path: &str,
     status: StatusCode,
@@ -730,7 +752,7 @@ fn browsable(
         "HTTP {} {}\nAllow: {}\nContent-Type: application/json\nVary: Accept\n",
         status.as_u16(),
         status.canonical_reason().unwrap_or(""),
-        route.allow()
+        route.allow(version)
     );
     if let Some(l) = link {
         head.push_str(&format!("Link: {l}\n"));

@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 use patchtrack_store::time::SiteZone;
-use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchUpdate, time};
+use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchUpdate, Refused, time};
 
 use super::embed::Embed;
 use super::params::Invalid;
@@ -191,6 +191,21 @@ pub async fn update(
         return Err(ApiError::Forbidden(NO_PERMISSION.into()));
     }
     let put = *method == Method::PUT;
+    let update = read_update(app, body, put).await?;
+    match app.store.update_patch(who, id, &update).await? {
+        Ok(()) => respond(app, ctx, id, !put).await,
+        Err(refused) => Err(refused.into()),
+    }
+}
+
+/// The change a patch write asks for, checked as upstream's serializer
+/// checks it; `put` makes state and delegate required and a missing
+/// `related` mean none.
+pub(super) async fn read_update(
+    app: &App,
+    body: &Body,
+    put: bool,
+) -> Result<PatchUpdate, ApiError> {
     let mut missing = Vec::new();
     let mut update = PatchUpdate::default();
     match body.get("state") {
@@ -252,8 +267,109 @@ pub async fn update(
         // A PUT replaces the whole object: no `related` means none.
         update.related = Some(Vec::new());
     }
-    match app.store.update_patch(who, id, &update).await? {
-        Ok(()) => respond(app, ctx, id, !put).await,
-        Err(refused) => Err(refused.into()),
+    Ok(update)
+}
+
+/// `PATCH /api/1.5/patches/`: a list of `{id, state, delegate, archived,
+/// commit_ref, pull_url}`, applied in one transaction, all or none. A
+/// refused list answers with one entry per item, `{}` for the items that
+/// were fine and the error a single `PATCH` would have given for the
+/// others: 403 when every error is a missing right, else 400.
+pub async fn update_many(
+    app: &App,
+    ctx: &Ctx,
+    items: &[Result<Body, ApiError>],
+) -> Result<Reply, ApiError> {
+    let who = ctx.require_user()?;
+    // Every item is read first; the store then checks the readable ones
+    // (keeping nothing unless all of them were readable), so that one
+    // answer names every item's problem.
+    let mut errors: Vec<Option<ApiError>> = Vec::with_capacity(items.len());
+    let mut updates = Vec::with_capacity(items.len());
+    let mut position = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let parsed = match item {
+            Ok(body) => read_item(app, body).await,
+            Err(e) => Err(e.clone()),
+        };
+        match parsed {
+            Ok(u) => {
+                updates.push(u);
+                position.push(i);
+                errors.push(None);
+            }
+            Err(e) => errors.push(Some(e)),
+        }
     }
+    let readable = errors.iter().all(Option::is_none);
+    match app.store.update_patches(who, &updates, !readable).await? {
+        Ok(()) if readable => {
+            let e = Embed::load(app, ctx).await?;
+            let mut j = Json::new();
+            j.begin_array(None);
+            for (id, _) in &updates {
+                if let Some(mut p) = app.store.patch(*id).await? {
+                    p.body = None;
+                    render(&e, &mut j, &p);
+                }
+            }
+            j.end_array();
+            return Ok(Reply::ok(j.finish()));
+        }
+        Ok(()) => {}
+        Err(refused) => {
+            for (i, r) in refused {
+                let r = match r {
+                    Refused::NoSuchPatch => Refused::NoSuchObject {
+                        field: "id",
+                        id: updates[i].0,
+                    },
+                    other => other,
+                };
+                errors[position[i]] = Some(r.into());
+            }
+        }
+    }
+    let forbidden = errors
+        .iter()
+        .flatten()
+        .all(|e| matches!(e, ApiError::Forbidden(_)));
+    let mut out = String::from("[");
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match e {
+            Some(e) => out.push_str(&e.parts().1),
+            None => out.push_str("{}"),
+        }
+    }
+    out.push(']');
+    Err(match forbidden {
+        true => ApiError::RawForbidden(out),
+        false => ApiError::RawBadRequest(out),
+    })
+}
+
+/// One item of a bulk write: its patch and the change, with only the
+/// fields that make sense patch by patch (no `related`).
+async fn read_item(app: &App, body: &Body) -> Result<(i64, PatchUpdate), ApiError> {
+    let id = match body.get("id") {
+        None | Some(Input::Null) => return Err(ApiError::field("id", "This field is required.")),
+        Some(v) => v
+            .as_id()
+            .filter(|_| !matches!(v, Input::Bool(_)))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "id",
+                    format!(
+                        "Incorrect type. Expected pk value, received {}.",
+                        v.type_name()
+                    ),
+                )
+            })?,
+    };
+    let mut update = read_update(app, body, false).await?;
+    update.related = None;
+    Ok((id, update))
 }

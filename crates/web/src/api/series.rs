@@ -1,11 +1,14 @@
-//! `/api/series/`: read-only.
+//! `/api/series/`: read-only up to 1.4; API 1.5 changes every patch of
+//! a series at once.
 
 use patchtrack_store::time::SiteZone;
-use patchtrack_store::{Series, SeriesFilter, SeriesOrder, SeriesStates, time};
+use patchtrack_store::{
+    PatchUpdate, Refused, Series, SeriesFilter, SeriesOrder, SeriesStates, time,
+};
 
 use super::embed::Embed;
 use super::params::Invalid;
-use super::{Ctx, Reply, Version, list_reply};
+use super::{Body, Ctx, Reply, Version, list_reply};
 use crate::App;
 use crate::error::ApiError;
 use crate::json::Json;
@@ -79,13 +82,25 @@ fn render(e: &Embed<'_>, j: &mut Json, s: &Series, states: Option<&SeriesStates>
     j.end();
 }
 
+/// The list's filters; `open`, `state` and `version` are API 1.5's, and
+/// earlier versions ignore them as upstream ignores unknown parameters.
 fn filter(ctx: &Ctx) -> Result<SeriesFilter, Invalid> {
     let q = &ctx.params;
+    let extended = ctx.version.at_least(Version::EXTENDED);
     Ok(SeriesFilter {
         projects: q.lookups("project")?,
         submitters: q.lookups("submitter")?,
         dates: q.dates(&SiteZone::utc())?,
         search: q.search(),
+        open: q.bool("open").filter(|_| extended),
+        states: match extended {
+            true => q.lookups("state")?,
+            false => Vec::new(),
+        },
+        versions: match extended {
+            true => q.ids("version")?,
+            false => Vec::new(),
+        },
     })
 }
 
@@ -127,4 +142,43 @@ pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
     let mut j = Json::new();
     render(&e, &mut j, &s, states.as_ref());
     Ok(Reply::ok(j.finish()))
+}
+
+/// `PATCH /api/1.5/series/ID/`: `state`, `delegate` and `archived` for
+/// every patch of the series, in one transaction with one event per
+/// patch changed, under the rules of a single patch's write. Refused as a
+/// whole, with 403, when the requester may change only some of them.
+pub async fn update(app: &App, ctx: &Ctx, id: i64, body: &Body) -> Result<Reply, ApiError> {
+    let who = ctx.require_user()?;
+    if app.store.series(id).await?.is_none() {
+        return Err(ApiError::no_match("Series"));
+    }
+    let asked = super::patch::read_update(app, body, false).await?;
+    let update = PatchUpdate {
+        state: asked.state,
+        delegate: asked.delegate,
+        archived: asked.archived,
+        ..PatchUpdate::default()
+    };
+    let updates: Vec<(i64, PatchUpdate)> = app
+        .store
+        .series_patch_ids(id)
+        .await?
+        .into_iter()
+        .map(|p| (p, update.clone()))
+        .collect();
+    if let Err(refused) = app.store.update_patches(who, &updates, false).await? {
+        // The same change for every patch: a missing right on any of them
+        // refuses the whole; otherwise each refusal is the same one.
+        let first = match refused.iter().find(|(_, r)| *r == Refused::NotAllowed) {
+            Some((_, r)) => r.clone(),
+            None => refused
+                .into_iter()
+                .next()
+                .map(|(_, r)| r)
+                .unwrap_or(Refused::NoSuchPatch),
+        };
+        return Err(first.into());
+    }
+    detail(app, ctx, id).await
 }
