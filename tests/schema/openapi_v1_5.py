@@ -207,27 +207,18 @@ body = insert_after(body, """                items:
           content:
             application/json:
               schema:
-                oneOf:
-                  - type: array
-                    items:
-                      type: object
-                  - $ref: '#/components/schemas/Error'
-                  - type: object
+                $ref: '#/components/schemas/ErrorBulkUpdate'
         '403':
           description: 'Forbidden: one entry per item, or one error'
           content:
             application/json:
               schema:
-                oneOf:
-                  - type: array
-                    items:
-                      type: object
-                  - $ref: '#/components/schemas/Error'
+                $ref: '#/components/schemas/ErrorBulkUpdate'
       tags:
         - patches
 """, "  /api/1.5/patches:\n")
 
-# The request bodies of the two.
+# The request bodies of the two, and the bulk write's errors.
 body = insert_after(body, "\n  schemas:\n", """\
     SeriesUpdate:
       type: object
@@ -247,46 +238,31 @@ body = insert_after(body, "\n  schemas:\n", """\
             - 'null'
             - 'integer'
     PatchBulkUpdate:
-      type: object
       title: Patch update in a list
       description: |
-        One patch and the fields to set on it.
-      required:
-        - id
-      properties:
-        id:
-          title: ID
-          type: integer
-        state:
-          title: State
-          type: string
-        archived:
-          title: Archived
-          type: boolean
-        delegate:
-          title: Delegate
-          type:
-            - 'null'
-            - 'integer'
-        commit_ref:
-          title: Commit ref
-          type:
-            - 'null'
-            - 'string'
-          oneOf:
-            - type: 'null'
-            - type: string
-              maxLength: 255
-        pull_url:
-          title: Pull URL
-          type:
-            - 'null'
-            - 'string'
-          oneOf:
-            - type: 'null'
-            - type: string
-              format: uri
-              maxLength: 255
+        One patch, by its id, and the fields to set on it, as a single
+        patch's update takes them.
+      allOf:
+        - $ref: '#/components/schemas/PatchUpdate'
+        - type: object
+          required:
+            - id
+          properties:
+            id:
+              title: ID
+              type: integer
+    ErrorBulkUpdate:
+      title: Bulk update errors
+      description: |
+        One entry per item of the list, `{}` for the items that were fine
+        and a single patch's error for the others; or one error for the
+        whole request (any object: DRF's field errors or a detail).
+      anyOf:
+        - type: array
+          items:
+            type: object
+        - $ref: '#/components/schemas/Error'
+        - type: object
 """, "\ncomponents:\n")
 with open(OUT, "w") as f:
     f.write(HEADER + "---\n" + body)

@@ -388,14 +388,24 @@ impl Store {
     /// Patches with their bodies, in the order of `ids` (missing ones
     /// left out), in one statement: series and bundle downloads.
     pub async fn patches_by_ids(&self, ids: &[i64]) -> Result<Vec<Patch>> {
+        self.by_ids(ids, true).await
+    }
+
+    /// Patches as lists show them (no headers, content or diff), in the
+    /// order of `ids`, missing ones left out: the answer to a bulk write.
+    pub async fn listed_patches_by_ids(&self, ids: &[i64]) -> Result<Vec<Patch>> {
+        self.by_ids(ids, false).await
+    }
+
+    async fn by_ids(&self, ids: &[i64], body: bool) -> Result<Vec<Patch>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&select(true));
+        let mut sql = Sql::new(&select(body));
         sql.push(" WHERE p.id IN ").bind_list(ids.iter().copied());
         let rows = sql.fetch_all(&self.pool).await?;
         let mut by_id: HashMap<i64, Patch> = self
-            .complete(&rows, true)
+            .complete(&rows, body)
             .await?
             .into_iter()
             .map(|p| (p.id, p))

@@ -37,7 +37,7 @@ impl Store {
     /// delegate, or a maintainer of its project.
     pub async fn can_edit_patch(&self, who: &Principal, patch_id: i64) -> Result<bool> {
         let mut conn = self.pool.acquire().await?;
-        may_edit(&mut conn, who, patch_id).await
+        Ok(may_edit(&mut conn, who, patch_id).await? == Some(true))
     }
 
     /// The state whose slug matches `input` once lower-cased and slugified
@@ -97,18 +97,16 @@ impl Store {
         let now = time::now();
         let mut refused = Vec::new();
         for (i, (id, update)) in updates.iter().enumerate() {
-            let exists = sqlx::query("SELECT 1 AS one FROM patch WHERE id = $1")
-                .bind(*id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-            if !exists {
-                refused.push((i, Refused::NoSuchPatch));
-                continue;
-            }
-            if !may_edit(&mut tx, who, *id).await? {
-                refused.push((i, Refused::NotAllowed));
-                continue;
+            match may_edit(&mut tx, who, *id).await? {
+                None => {
+                    refused.push((i, Refused::NoSuchPatch));
+                    continue;
+                }
+                Some(false) => {
+                    refused.push((i, Refused::NotAllowed));
+                    continue;
+                }
+                Some(true) => {}
             }
             // Refusals come before any write of their patch, so what the
             // accepted ones wrote is undone with the transaction.
@@ -129,8 +127,13 @@ impl Store {
     }
 }
 
-/// [`Store::can_edit_patch`] on a connection or inside a transaction.
-async fn may_edit(conn: &mut sqlx::AnyConnection, who: &Principal, patch_id: i64) -> Result<bool> {
+/// [`Store::can_edit_patch`] on a connection or inside a transaction;
+/// `None` when there is no such patch.
+async fn may_edit(
+    conn: &mut sqlx::AnyConnection,
+    who: &Principal,
+    patch_id: i64,
+) -> Result<Option<bool>> {
     let row = sqlx::query(
         "SELECT p.project_id, p.delegate_id, pe.user_id FROM patch p \
          JOIN person pe ON pe.id = p.submitter_id WHERE p.id = $1",
@@ -138,13 +141,15 @@ async fn may_edit(conn: &mut sqlx::AnyConnection, who: &Principal, patch_id: i64
     .bind(patch_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(r) = row else { return Ok(false) };
+    let Some(r) = row else { return Ok(None) };
     let project: i64 = r.try_get("project_id")?;
     let delegate: Option<i64> = r.try_get("delegate_id")?;
     let submitter_user: Option<i64> = r.try_get("user_id")?;
-    Ok(who.maintains(project)
-        || delegate == Some(who.user.id)
-        || submitter_user == Some(who.user.id))
+    Ok(Some(
+        who.maintains(project)
+            || delegate == Some(who.user.id)
+            || submitter_user == Some(who.user.id),
+    ))
 }
 
 /// One patch's change with its events, inside the caller's transaction;

@@ -126,10 +126,14 @@ pub struct Body {
 impl Body {
     /// Parses a body by its content type. An empty body is an empty form.
     pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Body, ApiError> {
-        let body = Body::parse_any(content_type, bytes)?;
-        // Django REST framework's answer to a NUL in a string field; no
-        // such value may reach the store (PostgreSQL cannot hold one).
-        let nul: Vec<(String, String)> = body
+        Body::parse_any(content_type, bytes)?.without_nul()
+    }
+
+    /// The body, or Django REST framework's answer to a NUL in a string
+    /// field: no such value may reach the store (PostgreSQL cannot hold
+    /// one).
+    fn without_nul(self) -> Result<Body, ApiError> {
+        let nul: Vec<(String, String)> = self
             .fields
             .iter()
             .filter(|(_, v)| v.has_nul())
@@ -138,12 +142,13 @@ impl Body {
         if !nul.is_empty() {
             return Err(ApiError::Field(nul));
         }
-        Ok(body)
+        Ok(self)
     }
 
     /// Parses a JSON list of objects, one [`Body`] (or the item's own
-    /// error) each: the changes of a bulk write (API 1.5). Only JSON can say "a list of objects", so
-    /// any other content type is refused as unsupported.
+    /// error) each: the changes of a bulk write (API 1.5). Only JSON can
+    /// say "a list of objects", so any other content type is refused as
+    /// unsupported.
     pub fn parse_list(
         content_type: Option<&str>,
         bytes: &[u8],
@@ -153,16 +158,17 @@ impl Body {
         if !mime.eq_ignore_ascii_case("application/json") {
             return Err(ApiError::UnsupportedMediaType(ct.to_string()));
         }
-        let v: Value = serde_json::from_slice(bytes)
-            .map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}")))?;
-        let Value::Array(items) = v else {
-            return Err(ApiError::field(
-                "non_field_errors",
-                format!(
-                    "Expected a list of items but got type \"{}\".",
-                    Input::from_json(v).type_name()
-                ),
-            ));
+        let items = match json(bytes)? {
+            Value::Array(items) => items,
+            other => {
+                return Err(ApiError::field(
+                    "non_field_errors",
+                    format!(
+                        "Expected a list of items but got type \"{}\".",
+                        Input::from_json(other).type_name()
+                    ),
+                ));
+            }
         };
         if items.len() > BULK_LIMIT {
             return Err(ApiError::field(
@@ -173,8 +179,8 @@ impl Body {
         Ok(items.into_iter().map(Body::from_item).collect())
     }
 
-    /// One item of a bulk write: an object, without NULs, else DRF's
-    /// error for it.
+    /// A JSON body, or one item of a bulk write: an object, without NULs,
+    /// else DRF's error for it.
     fn from_item(item: Value) -> Result<Body, ApiError> {
         let Value::Object(map) = item else {
             return Err(ApiError::field(
@@ -185,22 +191,14 @@ impl Body {
                 ),
             ));
         };
-        let fields: Vec<(String, Input)> = map
-            .into_iter()
-            .map(|(k, v)| (k, Input::from_json(v)))
-            .collect();
-        let nul: Vec<(String, String)> = fields
-            .iter()
-            .filter(|(_, v)| v.has_nul())
-            .map(|(k, _)| (k.clone(), "Null characters are not allowed.".to_string()))
-            .collect();
-        if !nul.is_empty() {
-            return Err(ApiError::Field(nul));
-        }
-        Ok(Body {
-            fields,
+        Body {
+            fields: map
+                .into_iter()
+                .map(|(k, v)| (k, Input::from_json(v)))
+                .collect(),
             encoding: Encoding::Json,
-        })
+        }
+        .without_nul()
     }
 
     fn parse_any(content_type: Option<&str>, bytes: &[u8]) -> Result<Body, ApiError> {
@@ -226,24 +224,7 @@ impl Body {
                         encoding: Encoding::Json,
                     });
                 }
-                let v: Value = serde_json::from_slice(bytes)
-                    .map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}")))?;
-                let Value::Object(map) = v else {
-                    return Err(ApiError::field(
-                        "non_field_errors",
-                        format!(
-                            "Invalid data. Expected a dictionary, but got {}.",
-                            Input::from_json(v).type_name()
-                        ),
-                    ));
-                };
-                Ok(Body {
-                    fields: map
-                        .into_iter()
-                        .map(|(k, v)| (k, Input::from_json(v)))
-                        .collect(),
-                    encoding: Encoding::Json,
-                })
+                Body::from_item(json(bytes)?)
             }
             "application/x-www-form-urlencoded" => {
                 Ok(Body::from_pairs(form_urlencoded::parse(bytes).into_owned()))
@@ -328,6 +309,12 @@ impl Body {
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
+}
+
+/// A JSON body, or Django REST framework's 400 for one it cannot parse.
+fn json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}")))
 }
 
 /// The text fields of a multipart body (files are read as text too).

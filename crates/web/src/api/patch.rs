@@ -271,7 +271,7 @@ pub(super) async fn read_update(
 }
 
 /// `PATCH /api/1.5/patches/`: a list of `{id, state, delegate, archived,
-/// commit_ref, pull_url}`, applied in one transaction, all or none. A
+/// commit_ref, pull_url, related}`, applied in one transaction, all or none. A
 /// refused list answers with one entry per item, `{}` for the items that
 /// were fine and the error a single `PATCH` would have given for the
 /// others: 403 when every error is a missing right, else 400.
@@ -307,11 +307,15 @@ pub async fn update_many(
             let e = Embed::load(app, ctx).await?;
             let mut j = Json::new();
             j.begin_array(None);
+            // Each patch once, where the list first named it.
+            let mut ids: Vec<i64> = Vec::with_capacity(updates.len());
             for (id, _) in &updates {
-                if let Some(mut p) = app.store.patch(*id).await? {
-                    p.body = None;
-                    render(&e, &mut j, &p);
+                if !ids.contains(id) {
+                    ids.push(*id);
                 }
+            }
+            for p in app.store.listed_patches_by_ids(&ids).await? {
+                render(&e, &mut j, &p);
             }
             j.end_array();
             return Ok(Reply::ok(j.finish()));
@@ -351,8 +355,8 @@ pub async fn update_many(
     })
 }
 
-/// One item of a bulk write: its patch and the change, with only the
-/// fields that make sense patch by patch (no `related`).
+/// One item of a bulk write: its patch, and the change a single patch's
+/// `PATCH` would read from the same fields.
 async fn read_item(app: &App, body: &Body) -> Result<(i64, PatchUpdate), ApiError> {
     let id = match body.get("id") {
         None | Some(Input::Null) => return Err(ApiError::field("id", "This field is required.")),
@@ -369,7 +373,5 @@ async fn read_item(app: &App, body: &Body) -> Result<(i64, PatchUpdate), ApiErro
                 )
             })?,
     };
-    let mut update = read_update(app, body, false).await?;
-    update.related = None;
-    Ok((id, update))
+    Ok((id, read_update(app, body, false).await?))
 }
