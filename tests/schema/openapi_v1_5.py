@@ -36,7 +36,7 @@ def append_properties(text, schema, properties):
     """Appends `properties` (YAML at a property's indent) to the end of
     `schema`, whose last key must be its `properties:` block, as in every
     schema of upstream's document."""
-    start = text.index(f"\n    {schema}:\n")
+    start = text.index(f"\n    {schema}:\n", text.index("\n  schemas:\n"))
     nxt = re.compile(r"\n    \S").search(text, start + 1)
     end = nxt.start() if nxt else len(text)
     last_key = re.findall(r"\n      (\w+):", text[start:end])[-1]
@@ -62,6 +62,81 @@ body = append_properties(body, "Series", """\
           additionalProperties:
             type: integer
           readOnly: true
+""")
+
+# Versions of a series and what each patch revises (docs/api-1.5.md).
+VERSION_ITEMS = """\
+          type: array
+          readOnly: true
+          items:
+            type: object
+            properties:
+              id:
+                title: ID
+                type: integer
+              url:
+                title: URL
+                type: string
+                format: uri
+              name:
+                title: Name
+                type:
+                  - 'null'
+                  - 'string'
+              version:
+                title: Version
+                type: integer
+              date:
+                title: Date
+                type: string
+                format: iso8601
+              evidence:
+                title: Evidence
+                description: |
+                  How the link next to this posting, on the way to the
+                  series asked about, was found.
+                type:
+                  - 'null'
+                  - 'string'
+                enum:
+                  - change-id
+                  - link
+                  - in-reply-to
+                  - supersedes
+                  - name
+                  - null
+"""
+body = append_properties(body, "Series", """\
+        previous_versions:
+          title: Previous versions
+          description: |
+            The postings this one revises, following the links back, oldest
+            first.
+""" + VERSION_ITEMS + """\
+        next_versions:
+          title: Next versions
+          description: |
+            The postings that revise this one or one of them, by version
+            then date.
+""" + VERSION_ITEMS)
+body = append_properties(body, "PatchList", """\
+        supersedes:
+          title: Supersedes
+          description: |
+            The patch this one revises: its counterpart in the previous
+            version, or the patch a replacement replaced.
+          readOnly: true
+          anyOf:
+            - type: 'null'
+            - $ref: '#/components/schemas/PatchEmbedded'
+""")
+body = append_properties(body, "Project", """\
+        auto_supersede:
+          title: Auto-supersede
+          description: |
+            Whether a complete newer version of a series marks the open
+            patches of the version it revises superseded.
+          type: boolean
 """)
 
 
@@ -263,6 +338,99 @@ body = insert_after(body, "\n  schemas:\n", """\
             type: object
         - $ref: '#/components/schemas/Error'
         - type: object
+""", "\ncomponents:\n")
+# The interdiff between two versions of a series.
+at = body.index("\n  /api/1.5/users:\n") + 1
+body = body[:at] + """\
+  /api/1.5/series/{id}/interdiff:
+    parameters:
+      - in: path
+        name: id
+        description: A unique integer value identifying this series.
+        required: true
+        schema:
+          title: ID
+          type: integer
+    get:
+      summary: Compare a series with another version of it.
+      description: |
+        The patches of the two versions paired up, for each pair the diff
+        between their texts, and the patches only one version has.
+      operationId: series_interdiff
+      parameters:
+        - in: query
+          name: against
+          description: |
+            The series to compare with; by default the version this one
+            revises.
+          schema:
+            title: ''
+            type: integer
+      responses:
+        '200':
+          description: 'The interdiff'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Interdiff'
+        '400':
+          description: 'No version to compare with'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/ErrorInterdiff'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - series
+""" + body[at:]
+body = insert_after(body, "\n  schemas:\n", """\
+    Interdiff:
+      type: object
+      title: Interdiff
+      description: |
+        What changed from one version of a series to another.
+      properties:
+        series:
+          $ref: '#/components/schemas/SeriesEmbedded'
+        against:
+          $ref: '#/components/schemas/SeriesEmbedded'
+        pairs:
+          type: array
+          items:
+            type: object
+            properties:
+              patch:
+                $ref: '#/components/schemas/PatchEmbedded'
+              against:
+                $ref: '#/components/schemas/PatchEmbedded'
+              matched:
+                type: string
+                enum:
+                  - name
+                  - position
+              interdiff:
+                type: string
+        added:
+          type: array
+          items:
+            $ref: '#/components/schemas/PatchEmbedded'
+        dropped:
+          type: array
+          items:
+            $ref: '#/components/schemas/PatchEmbedded'
+    ErrorInterdiff:
+      type: object
+      title: Interdiff error
+      properties:
+        against:
+          type: array
+          items:
+            type: string
 """, "\ncomponents:\n")
 with open(OUT, "w") as f:
     f.write(HEADER + "---\n" + body)

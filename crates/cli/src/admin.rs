@@ -96,6 +96,10 @@ pub struct ProjectEdit {
     /// Mail state changes to submitters (true/false).
     #[arg(long)]
     send_notifications: Option<bool>,
+    /// Mark an older version's open patches superseded once a newer
+    /// version is complete (true/false).
+    #[arg(long)]
+    auto_supersede: Option<bool>,
 }
 
 /// Runs a project command.
@@ -152,6 +156,9 @@ pub async fn project(store: &Store, cmd: &ProjectCommand) -> Result<()> {
             }
             if let Some(v) = e.send_notifications {
                 p.send_notifications = v;
+            }
+            if let Some(v) = e.auto_supersede {
+                p.auto_supersede = v;
             }
             store.update_project(&p).await?;
             println!("project {} updated", p.linkname);

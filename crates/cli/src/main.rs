@@ -331,8 +331,8 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no project {linkname:?}"))?;
             let r = store.reparse(project.id).await?;
             println!(
-                "{} mails re-parsed, {} submissions changed",
-                r.examined, r.changed
+                "{} mails re-parsed, {} submissions changed, {} series linked to an older version",
+                r.examined, r.changed, r.linked
             );
             if r.imported > 0 {
                 println!(

@@ -20,6 +20,8 @@ pub mod export;
 pub mod hash;
 pub mod header_encode;
 pub mod headers;
+pub mod interdiff;
+pub mod lineage;
 pub mod maildir;
 pub mod mbox;
 pub mod message;

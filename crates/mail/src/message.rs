@@ -15,6 +15,7 @@ use crate::address::{self, Author};
 use crate::date::{UtcSeconds, parse_date};
 use crate::encoded_word::clean_header;
 use crate::headers::{Headers, parse_header_block};
+use crate::lineage;
 use crate::split::{find_comment_content, find_patch_content};
 use crate::subject::{self, Subject};
 use crate::text::{py_strip, truncate_chars};
@@ -123,6 +124,8 @@ pub struct ParsedMail {
     pub trailers: Vec<Trailer>,
     /// `Depends-on:` declarations of the content.
     pub depends_on: Vec<Dependency>,
+    /// What the mail says about the posting it revises.
+    pub lineage: lineage::Hints,
     /// The `X-Patchwork-*` headers.
     pub patchwork: PatchworkHeaders,
     /// List ids from `List-Id`, `X-Mailing-List`, `X-list`, in that order.
@@ -164,6 +167,7 @@ impl ParsedMail {
             pull_url: None,
             trailers: Vec::new(),
             depends_on: Vec::new(),
+            lineage: lineage::Hints::default(),
             patchwork: PatchworkHeaders::default(),
             list_ids: Vec::new(),
             warnings: Vec::new(),
@@ -382,6 +386,11 @@ pub fn parse_mail(raw: &[u8], options: &ParseOptions) -> ParsedMail {
         _ if submitter.is_none() => Some("Invalid 'From' header".to_string()),
         _ => None,
     };
+    let hints = lineage::hints(
+        &headers,
+        &prefixes,
+        &[content.as_str(), diff.as_deref().unwrap_or("")],
+    );
     ParsedMail {
         kind,
         reason,
@@ -398,6 +407,7 @@ pub fn parse_mail(raw: &[u8], options: &ParseOptions) -> ParsedMail {
         date,
         trailers: trailers::trailers(&content),
         depends_on: trailers::depends_on(&content),
+        lineage: hints,
         content,
         diff,
         hash,

@@ -17,6 +17,10 @@ pub(crate) struct EventRefs {
     pub cover: Option<i64>,
     pub patch_comment: Option<i64>,
     pub cover_comment: Option<i64>,
+    /// For `patch-state-changed` made by the tracker itself (a newer
+    /// version superseding an older one).
+    pub previous_state: Option<i64>,
+    pub current_state: Option<i64>,
 }
 
 /// The events of one mail, written together by [`Events::flush`].
@@ -62,25 +66,16 @@ impl Events {
         }
         let mut sql = String::from(
             "INSERT INTO event (category, project_id, date, patch_id, series_id, cover_id, \
-             patch_comment_id, cover_comment_id) VALUES ",
+             patch_comment_id, cover_comment_id, previous_state_id, current_state_id) VALUES ",
         );
         let mut args = sqlx::any::AnyArguments::default();
         for (i, (category, project, refs)) in self.rows.drain(..).enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let n = i * 8;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8
-            ));
+            let n = i * 10;
+            let marks: Vec<String> = (1..=10).map(|k| format!("${}", n + k)).collect();
+            sql.push_str(&format!("({})", marks.join(", ")));
             let bound = args
                 .add(category)
                 .and_then(|()| args.add(project))
@@ -89,7 +84,9 @@ impl Events {
                 .and_then(|()| args.add(refs.series))
                 .and_then(|()| args.add(refs.cover))
                 .and_then(|()| args.add(refs.patch_comment))
-                .and_then(|()| args.add(refs.cover_comment));
+                .and_then(|()| args.add(refs.cover_comment))
+                .and_then(|()| args.add(refs.previous_state))
+                .and_then(|()| args.add(refs.current_state));
             bound.map_err(sqlx::Error::Encode)?;
         }
         sqlx::query_with(sqlx::AssertSqlSafe(sql), args)

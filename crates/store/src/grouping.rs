@@ -208,6 +208,29 @@ pub(crate) struct Placement {
     total: i64,
     /// (number, patch id) of the patches already in the series.
     present: Vec<(i64, i64)>,
+    /// The patch this one replaces in the series (a `v5.1` resend).
+    pub replaces: Option<i64>,
+}
+
+/// The placement of a patch that replaces patch `old` of `series`: the
+/// same number, and none of the completion events (the series had that
+/// number already).
+pub(crate) async fn place_replacement(
+    tx: &mut Tx,
+    series: i64,
+    number: i64,
+    old: i64,
+) -> Result<Placement> {
+    let (name, total, mut present) = contents(tx, series).await?;
+    present.retain(|(_, id)| *id != old);
+    Ok(Placement {
+        series: Some(series),
+        number,
+        name,
+        total,
+        present,
+        replaces: Some(old),
+    })
 }
 
 /// Finds or creates the series of a new patch, before the patch is stored,
@@ -254,6 +277,7 @@ pub(crate) async fn place_patch(
         name,
         total,
         present,
+        replaces: None,
     })
 }
 
@@ -270,6 +294,9 @@ pub(crate) async fn patch_placed(
     let Some(series) = placement.series else {
         return Ok(());
     };
+    if placement.replaces.is_some() {
+        return Ok(());
+    }
     add_patch(
         tx,
         events,

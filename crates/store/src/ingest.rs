@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::event::{EventRefs, Events};
 use crate::grouping::{self, Member};
 use crate::project::Project;
-use crate::{delegation, person, tag, time};
+use crate::{delegation, lineage, person, tag, time};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -341,7 +341,22 @@ async fn create_patch(
     // patch-created event still goes before the series' events.
     let first_event = events.len();
     let marker = mail.number.zip(mail.total);
-    let placement = grouping::place_patch(tx, events, &member, marker).await?;
+    let replaced = match marker {
+        Some((x, n)) if x != 0 && n != 0 => {
+            lineage::replaced_patch(tx, project.id, mail, i64::from(x)).await?
+        }
+        _ => None,
+    };
+    let placement = match replaced {
+        Some((old, series)) => {
+            grouping::place_replacement(tx, series, i64::from(marker.map_or(1, |m| m.0)), old)
+                .await?
+        }
+        None => grouping::place_patch(tx, events, &member, marker).await?,
+    };
+    if let Some(old) = placement.replaces {
+        lineage::vacate(tx, old).await?;
+    }
     let row = sqlx::query(
         "INSERT INTO patch (project_id, msgid, name, date, submitter_id, headers, content, diff, \
          pull_url, delegate_id, state_id, hash, raw_mail_id, series_id, number) \
@@ -374,8 +389,17 @@ async fn create_patch(
     };
     events.insert(first_event, "patch-created", project.id, patch_refs);
     grouping::patch_placed(tx, events, &member, &placement, id, name).await?;
+    if let Some(old) = placement.replaces {
+        lineage::replace(tx, old, id).await?;
+    }
     if let Some(series) = placement.series {
         grouping::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
+        let joined = lineage::Joined {
+            series_id: series,
+            mail,
+            patch: Some((placement.number, name)),
+        };
+        lineage::joined(tx, events, &joined).await?;
     }
     Ok(Outcome::Patch { id })
 }
@@ -447,6 +471,12 @@ async fn create_cover(
     events.push("cover-created", project.id, refs);
     grouping::add_cover_letter(tx, series, id, name).await?;
     grouping::add_dependencies(tx, project.id, series, &mail.depends_on).await?;
+    let joined = lineage::Joined {
+        series_id: series,
+        mail,
+        patch: None,
+    };
+    lineage::joined(tx, events, &joined).await?;
     Ok(Outcome::Cover { id })
 }
 

@@ -28,6 +28,7 @@ mod grouping;
 pub mod import_patchwork;
 mod ingest;
 mod job;
+mod lineage;
 pub mod listing;
 pub mod maintenance;
 mod notification;
@@ -64,6 +65,7 @@ pub use error::{Refused, Result, StoreError};
 pub use event::{CheckRef, CommentRef, Event, EventFilter};
 pub use ingest::{IngestOptions, Outcome};
 pub use job::{DEFAULT_MAX_ATTEMPTS, Failure, Job, JobStatus, NewJob, RetryPolicy};
+pub use lineage::{Evidence, Lineage, VersionRef};
 pub use listing::{DateRange, Listed, Lookup, Page, Position};
 pub use notification::{
     ChangedPatch, Digest, NOTIFICATION_DELAY, NotificationRun, PendingNotification,

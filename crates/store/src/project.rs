@@ -42,6 +42,11 @@ pub struct Project {
     pub use_tags: bool,
     /// Whether series dependencies are shown in the API.
     pub show_dependencies: bool,
+    /// Whether a complete newer version of a series marks the open
+    /// patches of the version it revises `superseded` (off by default,
+    /// as kernel.org's bot is opt-in: some maintainers apply from v2 while
+    /// v3 is reviewed).
+    pub auto_supersede: bool,
 }
 
 /// What `project add` needs; the rest have defaults.
@@ -73,7 +78,7 @@ pub struct NewProject {
 
 const COLUMNS: &str = "id, linkname, name, listid, listemail, subject_match, web_url, scm_url, \
     webscm_url, list_archive_url, list_archive_url_format, commit_url_format, \
-    send_notifications, use_tags, show_dependencies";
+    send_notifications, use_tags, show_dependencies, auto_supersede";
 
 fn from_row(r: &AnyRow) -> Result<Project, sqlx::Error> {
     Ok(Project {
@@ -92,6 +97,7 @@ fn from_row(r: &AnyRow) -> Result<Project, sqlx::Error> {
         send_notifications: r.try_get::<i64, _>("send_notifications")? != 0,
         use_tags: r.try_get::<i64, _>("use_tags")? != 0,
         show_dependencies: r.try_get::<i64, _>("show_dependencies")? != 0,
+        auto_supersede: r.try_get::<i64, _>("auto_supersede")? != 0,
     })
 }
 
@@ -240,7 +246,8 @@ impl Store {
             "UPDATE project SET name = $1, listid = $2, listemail = $3, subject_match = $4, \
              web_url = $5, scm_url = $6, webscm_url = $7, list_archive_url = $8, \
              list_archive_url_format = $9, commit_url_format = $10, send_notifications = $11, \
-             use_tags = $12, show_dependencies = $13, linkname = $14 WHERE id = $15",
+             use_tags = $12, show_dependencies = $13, linkname = $14, auto_supersede = $16 \
+             WHERE id = $15",
         )
         .bind(&p.name)
         .bind(&p.listid)
@@ -257,6 +264,7 @@ impl Store {
         .bind(i64::from(p.show_dependencies))
         .bind(&p.linkname)
         .bind(p.id)
+        .bind(i64::from(p.auto_supersede))
         .execute(&self.pool)
         .await;
         match res {
@@ -323,6 +331,8 @@ pub struct ProjectUpdate {
     pub commit_url_format: Option<String>,
     /// Whether series show their dependencies.
     pub show_dependencies: Option<bool>,
+    /// See [`Project::auto_supersede`].
+    pub auto_supersede: Option<bool>,
 }
 
 impl Store {
@@ -415,7 +425,8 @@ impl Store {
              list_archive_url = COALESCE($4, list_archive_url), \
              list_archive_url_format = COALESCE($5, list_archive_url_format), \
              commit_url_format = COALESCE($6, commit_url_format), \
-             show_dependencies = COALESCE($7, show_dependencies) WHERE id = $8",
+             show_dependencies = COALESCE($7, show_dependencies), \
+             auto_supersede = COALESCE($9, auto_supersede) WHERE id = $8",
         )
         .bind(u.web_url.clone())
         .bind(u.scm_url.clone())
@@ -425,6 +436,7 @@ impl Store {
         .bind(u.commit_url_format.clone())
         .bind(u.show_dependencies.map(i64::from))
         .bind(id)
+        .bind(u.auto_supersede.map(i64::from))
         .execute(&self.pool)
         .await?;
         self.caches.projects.clear();

@@ -21,6 +21,9 @@ pub struct Reparsed {
     /// Submissions imported from Patchwork, which kept no original mail:
     /// nothing to re-parse, so they keep what Patchwork derived.
     pub imported: u64,
+    /// Series that were linked to the posting they revise, or re-linked
+    /// to a better one (sites that predate lineage get it this way).
+    pub linked: u64,
 }
 
 impl Store {
@@ -126,6 +129,7 @@ impl Store {
                     recount_tags(self, &mut tx, patch, use_tags).await?;
                 }
             }
+            result.linked += relink(&mut tx, raw_id, &mail).await?;
             tx.commit().await?;
             if changed > 0 {
                 result.changed += 1;
@@ -133,6 +137,40 @@ impl Store {
         }
         Ok(result)
     }
+}
+
+/// Runs the lineage rules for the series of a re-parsed patch or cover
+/// as if its mail had just arrived; returns how many series links that
+/// made or changed.
+async fn relink(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    raw_id: i64,
+    mail: &patchtrack_mail::ParsedMail,
+) -> Result<u64> {
+    let row = sqlx::query(
+        "SELECT series_id, number, name FROM patch WHERE raw_mail_id = $1 AND series_id IS NOT NULL \
+         UNION ALL SELECT s.id AS series_id, NULL AS number, c.name FROM cover c \
+         JOIN series s ON s.cover_letter_id = c.id WHERE c.raw_mail_id = $1",
+    )
+    .bind(raw_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(0) };
+    let series_id: i64 = row.try_get("series_id")?;
+    let number: Option<i64> = row.try_get("number")?;
+    let name: String = row.try_get("name")?;
+    let before = crate::lineage::link_of(tx, series_id).await?;
+    let mut events = crate::event::Events::default();
+    let joined = crate::lineage::Joined {
+        series_id,
+        mail,
+        patch: number.map(|n| (n, name.as_str())),
+    };
+    crate::lineage::joined(tx, &mut events, &joined).await?;
+    events.flush(tx).await?;
+    Ok(u64::from(
+        crate::lineage::link_of(tx, series_id).await? != before,
+    ))
 }
 
 /// Counts a patch's tags from scratch: its message and every comment.

@@ -318,33 +318,3 @@ impl Store {
             .collect()
     }
 }
-
-impl Store {
-    /// The versions of a series as a series page lists them: the series
-    /// of the same project, submitter and name, as (id, version), oldest
-    /// version first. Empty when the series has no name, or an empty one
-    /// (which says nothing about which series are its versions).
-    pub async fn series_versions(&self, series: &Series) -> Result<Vec<(i64, i64)>> {
-        let Some(name) = series.name.as_ref().filter(|n| !n.is_empty()) else {
-            return Ok(Vec::new());
-        };
-        let rows = sqlx::query(
-            "SELECT id, version FROM series WHERE project_id = $1 AND submitter_id = $2 \
-             AND name = $3 ORDER BY version, id LIMIT 50",
-        )
-        .bind(series.project_id)
-        .bind(series.submitter.id)
-        .bind(name.clone())
-        .fetch_all(&self.pool)
-        .await?;
-        let versions: Vec<(i64, i64)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("version")?)))
-            .collect::<Result<_>>()?;
-        Ok(if versions.len() > 1 {
-            versions
-        } else {
-            Vec::new()
-        })
-    }
-}

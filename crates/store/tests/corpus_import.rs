@@ -1,7 +1,8 @@
 //! The git-list archive (20,000 messages) imported on every backend stores
 //! exactly what upstream Patchwork stores, apart from the differences
 //! `docs/compatibility.md` explains message by message; importing again
-//! changes nothing.
+//! changes nothing. On it and on the synthetic archive, version lineage
+//! links every revision the generator made.
 //!
 //! Needs the corpus (`PATCHTRACK_CORPUS`, else `../shared/corpus`); without
 //! it the test says so loudly and passes, unless
@@ -14,7 +15,7 @@ mod common;
 use std::io::BufReader;
 
 use patchtrack_mail::{MboxReader, Quoting};
-use patchtrack_store::{Counts, IngestOptions, Outcome, Store};
+use patchtrack_store::{Counts, IngestOptions, Outcome, Page, SeriesFilter, Store};
 
 fn messages(dir: &std::path::Path) -> impl Iterator<Item = Vec<u8>> {
     let file = std::fs::File::open(dir.join("git-list.mbox.xz")).unwrap();
@@ -80,5 +81,79 @@ async fn git_list_stores_what_upstream_stores() {
         assert_eq!(dropped_again, want_dropped);
         assert_eq!(duplicates_again, 20_000 - want_dropped);
         assert_eq!(store.counts(project.id).await.unwrap(), want);
+        lineage_matches_the_generator(&store, &dir, "git-list.mbox.json").await;
+    }
+}
+
+/// The generator's revisions (`series_revisions`: postings of v2 and
+/// later) are each linked to the posting of the version before; the
+/// only other links are resends (`series_detail.resend`), which link to
+/// the posting they resend at the same version.
+async fn lineage_matches_the_generator(store: &Store, dir: &std::path::Path, json: &str) {
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(json)).unwrap()).unwrap();
+    let revisions = json["series_revisions"].as_u64().unwrap();
+    let resends = json["series_detail"]["resend"].as_u64().unwrap();
+    let (mut revised, mut linked, mut same_version) = (0, 0, 0);
+    let mut evidence = std::collections::BTreeMap::new();
+    for number in 1.. {
+        let page = Page { number, size: 1000 };
+        // A page past the last is none at all.
+        let Some(listed) = store
+            .series_list(&SeriesFilter::default(), &[], page)
+            .await
+            .unwrap()
+        else {
+            break;
+        };
+        if listed.items.is_empty() {
+            break;
+        }
+        let ids: Vec<i64> = listed.items.iter().map(|s| s.id).collect();
+        let lineage = store.series_lineage(&ids).await.unwrap();
+        for s in &listed.items {
+            if s.version >= 2 {
+                revised += 1;
+            }
+            let Some(p) = lineage[&s.id].previous.last() else {
+                continue;
+            };
+            *evidence.entry(p.evidence.unwrap().as_str()).or_insert(0) += 1;
+            match s.version - p.version {
+                1 => linked += 1,
+                0 => same_version += 1,
+                gap => panic!(
+                    "series {} (v{}) linked {gap} versions back",
+                    s.id, s.version
+                ),
+            }
+        }
+    }
+    eprintln!(
+        "{:?}: lineage: {linked} of {revised} revisions linked, {same_version} resends, {evidence:?}",
+        store.backend()
+    );
+    assert_eq!(revised, revisions, "stored postings of v2 and later");
+    assert_eq!(linked, revisions, "each linked to the version before");
+    assert!(same_version <= resends, "{same_version} same-version links");
+    for kind in ["in-reply-to", "link", "name"] {
+        assert!(evidence.contains_key(kind), "no {kind} link in the corpus");
+    }
+}
+
+#[tokio::test]
+async fn synthetic_lineage_matches_the_generator() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    for store in common::stores().await {
+        common::project(&store, "syn", "synthetic.lists.example.org").await;
+        let file = std::fs::File::open(dir.join("synthetic-2k.mbox")).unwrap();
+        let options = IngestOptions::default();
+        for m in MboxReader::new(BufReader::new(file), Quoting::Mboxrd) {
+            let outcome = store.ingest(&m.unwrap().data, &options).await.unwrap();
+            assert!(!matches!(outcome, Outcome::Rejected(_)), "{outcome:?}");
+        }
+        lineage_matches_the_generator(&store, &dir, "synthetic-2k.json").await;
     }
 }

@@ -11,6 +11,7 @@ mod autocomplete;
 mod download;
 mod error;
 mod html;
+mod interdiff;
 pub mod json;
 pub mod mbox;
 pub mod notification;

@@ -225,6 +225,7 @@ enum Route {
     CoverComment(i64, i64),
     SeriesList,
     Series(i64),
+    SeriesInterdiff(i64),
     Bundles,
     Bundle(i64),
     Events,
@@ -257,6 +258,7 @@ impl Route {
             ["covers", c, "comments", x] => Route::CoverComment(id(c)?, id(x)?),
             ["series"] => Route::SeriesList,
             ["series", s] => Route::Series(id(s)?),
+            ["series", s, "interdiff"] => Route::SeriesInterdiff(id(s)?),
             ["bundles"] => Route::Bundles,
             ["bundles", b] => Route::Bundle(id(b)?),
             ["events"] => Route::Events,
@@ -287,6 +289,7 @@ impl Route {
         match self {
             Route::PatchComments(_) | Route::CoverComments(_) => 1,
             Route::PatchComment(..) | Route::CoverComment(..) => 3,
+            Route::SeriesInterdiff(_) => Version::EXTENDED,
             _ => 0,
         }
     }
@@ -331,6 +334,10 @@ impl Route {
             Route::Cover(_) => ("Cover Detail", "Show a cover letter."),
             Route::SeriesList => ("Series List", "List series."),
             Route::Series(_) => ("Series Detail", "Show a series."),
+            Route::SeriesInterdiff(_) => (
+                "Series Interdiff",
+                "Compare a series with another version of it.",
+            ),
             Route::Bundles => ("Bundle List Create", "List or create bundles."),
             Route::Bundle(_) => ("Bundle Detail", "Show a bundle."),
             Route::Events => ("Event List", "List events."),
@@ -653,6 +660,7 @@ async fn dispatch(
         Route::SeriesList => series::list(app, ctx).await,
         Route::Series(id) if read => series::detail(app, ctx, *id).await,
         Route::Series(id) => series::update(app, ctx, *id, &parse_body()?).await,
+        Route::SeriesInterdiff(id) => series::interdiff(app, ctx, *id).await,
         Route::Bundles if read => bundle::list(app, ctx).await,
         Route::Bundles => bundle::create(app, ctx, &parse_body()?).await,
         Route::Bundle(id) if read => bundle::detail(app, ctx, *id).await,

@@ -1,13 +1,15 @@
 //! `/api/patches/`: the list clients poll, the detail they fetch, and the
 //! update maintainers (and submitters, delegates) make.
 
+use std::collections::HashMap;
+
 use axum::http::Method;
 use patchtrack_store::time::SiteZone;
-use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchUpdate, Refused, time};
+use patchtrack_store::{Patch, PatchFilter, PatchOrder, PatchRef, PatchUpdate, Refused, time};
 
 use super::embed::Embed;
 use super::params::Invalid;
-use super::{Body, Ctx, Input, Reply, list_reply};
+use super::{Body, Ctx, Input, Reply, Version, list_reply};
 use crate::App;
 use crate::error::{ApiError, NO_PERMISSION};
 use crate::json::Json;
@@ -24,17 +26,36 @@ const ORDER: [(&str, PatchOrder); 8] = [
     ("delegate", PatchOrder::Delegate),
 ];
 
+/// What API 1.5 adds to each patch, read for a whole page at once.
+#[derive(Debug, Default)]
+pub struct Additions {
+    /// The patch each one revises (none listed: lineage does not know).
+    supersedes: Option<HashMap<i64, PatchRef>>,
+}
+
+impl Additions {
+    /// The additions for these patches: nothing before API 1.5.
+    pub async fn load(app: &App, ctx: &Ctx, ids: &[i64]) -> Result<Additions, ApiError> {
+        if !ctx.version.at_least(Version::EXTENDED) {
+            return Ok(Additions::default());
+        }
+        Ok(Additions {
+            supersedes: Some(app.store.patch_supersedes(ids).await?),
+        })
+    }
+}
+
 /// Writes a patch: the list form, plus headers, content, diff and
 /// prefixes for the detail.
-pub fn render(e: &Embed<'_>, j: &mut Json, p: &Patch) {
-    write(e, j, p, false);
+pub fn render(e: &Embed<'_>, j: &mut Json, p: &Patch, add: &Additions) {
+    write(e, j, p, false, add);
 }
 
 /// `partial`: the answer to a `PATCH`. Upstream's serializer then skips
 /// a field whose value is missing instead of using its default, and
 /// `related` is missing when the patch has no relation: such an answer
 /// has no `related` key at all (a `PUT` or a `GET` says `[]`).
-fn write(e: &Embed<'_>, j: &mut Json, p: &Patch, partial: bool) {
+fn write(e: &Embed<'_>, j: &mut Json, p: &Patch, partial: bool, add: &Additions) {
     let ctx = e.ctx;
     let v = ctx.version;
     let linkname = e.linkname(p.project_id);
@@ -86,6 +107,14 @@ fn write(e: &Embed<'_>, j: &mut Json, p: &Patch, partial: bool) {
         }
         j.end_array();
     }
+    if let Some(supersedes) = &add.supersedes {
+        match supersedes.get(&p.id) {
+            Some(r) => e.patch(j, Some("supersedes"), r),
+            None => {
+                j.null("supersedes");
+            }
+        }
+    }
     if let Some(body) = &p.body {
         e.headers(j, "headers", &body.headers);
         j.opt_str("content", body.content.as_deref())
@@ -136,7 +165,9 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, page, listed, |j, p| render(&e, j, p))
+    let ids: Vec<i64> = listed.iter().flat_map(|l| &l.items).map(|p| p.id).collect();
+    let add = Additions::load(app, ctx, &ids).await?;
+    list_reply(ctx, page, listed, |j, p| render(&e, j, p, &add))
 }
 
 async fn respond(app: &App, ctx: &Ctx, id: i64, partial: bool) -> Result<Reply, ApiError> {
@@ -146,8 +177,9 @@ async fn respond(app: &App, ctx: &Ctx, id: i64, partial: bool) -> Result<Reply, 
         .await?
         .ok_or_else(|| ApiError::no_match("Patch"))?;
     let e = Embed::load(app, ctx).await?;
+    let add = Additions::load(app, ctx, &[p.id]).await?;
     let mut j = Json::new();
-    write(&e, &mut j, &p, partial);
+    write(&e, &mut j, &p, partial, &add);
     Ok(Reply::ok(j.finish()))
 }
 
@@ -314,8 +346,9 @@ pub async fn update_many(
                     ids.push(*id);
                 }
             }
+            let add = Additions::load(app, ctx, &ids).await?;
             for p in app.store.listed_patches_by_ids(&ids).await? {
-                render(&e, &mut j, &p);
+                render(&e, &mut j, &p, &add);
             }
             j.end_array();
             return Ok(Reply::ok(j.finish()));

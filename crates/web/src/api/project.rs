@@ -3,7 +3,7 @@
 use patchtrack_store::{Project, ProjectOrder, ProjectUpdate};
 
 use super::embed::Embed;
-use super::{Body, Ctx, Input, Reply, list_reply};
+use super::{Body, Ctx, Input, Reply, Version, list_reply};
 use crate::App;
 use crate::error::{ApiError, NO_PERMISSION};
 use crate::json::Json;
@@ -40,6 +40,9 @@ fn render(e: &Embed<'_>, j: &mut Json, p: &Project, maintainers: &[patchtrack_st
     }
     if v.at_least(4) {
         j.bool("show_dependencies", p.show_dependencies);
+    }
+    if v.at_least(Version::EXTENDED) {
+        j.bool("auto_supersede", p.auto_supersede);
     }
     j.end();
 }
@@ -122,6 +125,13 @@ pub async fn update(app: &App, ctx: &Ctx, segment: &str, body: &Body) -> Result<
                 .ok_or_else(|| ApiError::field("show_dependencies", "Must be a valid boolean."))?,
         ),
     };
+    let auto_supersede = match body.get("auto_supersede") {
+        Some(v) if ctx.version.at_least(Version::EXTENDED) => Some(
+            v.as_bool()
+                .ok_or_else(|| ApiError::field("auto_supersede", "Must be a valid boolean."))?,
+        ),
+        _ => None,
+    };
     let update = ProjectUpdate {
         web_url: text(body, "web_url", 2000)?,
         scm_url: text(body, "scm_url", 2000)?,
@@ -130,6 +140,7 @@ pub async fn update(app: &App, ctx: &Ctx, segment: &str, body: &Body) -> Result<
         list_archive_url_format: text(body, "list_archive_url_format", 2000)?,
         commit_url_format: text(body, "commit_url_format", 2000)?,
         show_dependencies,
+        auto_supersede,
     };
     let p = app.store.update_project_fields(p.id, &update).await?;
     respond(app, ctx, &p).await

@@ -1,9 +1,12 @@
 //! `/api/series/`: read-only up to 1.4; API 1.5 changes every patch of
 //! a series at once.
 
+use std::collections::HashMap;
+
 use patchtrack_store::time::SiteZone;
 use patchtrack_store::{
-    PatchUpdate, Refused, Series, SeriesFilter, SeriesOrder, SeriesStates, time,
+    Lineage, PatchUpdate, Refused, Series, SeriesFilter, SeriesOrder, SeriesStates, VersionRef,
+    time,
 };
 
 use super::embed::Embed;
@@ -22,8 +25,44 @@ const ORDER: [(&str, SeriesOrder); 5] = [
     ("received_all", SeriesOrder::ReceivedAll),
 ];
 
-/// A series; `states` (API 1.5) adds where its patches stand.
-fn render(e: &Embed<'_>, j: &mut Json, s: &Series, states: Option<&SeriesStates>) {
+/// What API 1.5 adds to each series, read for a whole page at once.
+#[derive(Debug, Default)]
+struct Additions {
+    states: HashMap<i64, SeriesStates>,
+    lineage: HashMap<i64, Lineage>,
+}
+
+impl Additions {
+    async fn load(app: &App, ctx: &Ctx, ids: &[i64]) -> Result<Option<Additions>, ApiError> {
+        if !ctx.version.at_least(Version::EXTENDED) {
+            return Ok(None);
+        }
+        Ok(Some(Additions {
+            states: app.store.series_states(ids).await?,
+            lineage: app.store.series_lineage(ids).await?,
+        }))
+    }
+}
+
+fn versions(e: &Embed<'_>, j: &mut Json, key: &str, list: &[VersionRef]) {
+    let ctx = e.ctx;
+    j.begin_array(Some(key));
+    for r in list {
+        j.begin(None)
+            .int("id", r.id)
+            .str("url", &ctx.api(&format!("series/{}/", r.id)))
+            .opt_str("name", r.name.as_deref())
+            .int("version", r.version)
+            .str("date", &time::iso(r.date))
+            .opt_str("evidence", r.evidence.map(|e| e.as_str()))
+            .end();
+    }
+    j.end_array();
+}
+
+/// A series; `add` (API 1.5) adds where its patches stand and its other
+/// versions.
+fn render(e: &Embed<'_>, j: &mut Json, s: &Series, add: Option<&Additions>) {
     let ctx = e.ctx;
     let v = ctx.version;
     j.begin(None)
@@ -71,13 +110,17 @@ fn render(e: &Embed<'_>, j: &mut Json, s: &Series, states: Option<&SeriesStates>
         }
         j.end_array();
     }
-    if let Some(states) = states {
+    if let Some(add) = add {
+        let states = add.states.get(&s.id).cloned().unwrap_or_default();
         j.bool("open", states.open);
         j.begin(Some("state"));
         for (slug, n) in &states.counts {
             j.int(slug, *n);
         }
         j.end();
+        let lineage = add.lineage.get(&s.id).cloned().unwrap_or_default();
+        versions(e, j, "previous_versions", &lineage.previous);
+        versions(e, j, "next_versions", &lineage.next);
     }
     j.end();
 }
@@ -114,17 +157,10 @@ pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
-    let states = match ctx.version.at_least(Version::EXTENDED) {
-        true => {
-            let ids: Vec<i64> = listed.iter().flat_map(|l| &l.items).map(|s| s.id).collect();
-            app.store.series_states(&ids).await?
-        }
-        false => Default::default(),
-    };
+    let ids: Vec<i64> = listed.iter().flat_map(|l| &l.items).map(|s| s.id).collect();
+    let add = Additions::load(app, ctx, &ids).await?;
     let e = Embed::load(app, ctx).await?;
-    list_reply(ctx, page, listed, |j, s| {
-        render(&e, j, s, states.get(&s.id))
-    })
+    list_reply(ctx, page, listed, |j, s| render(&e, j, s, add.as_ref()))
 }
 
 /// `GET /series/ID/`.
@@ -134,13 +170,10 @@ pub async fn detail(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
         .series(id)
         .await?
         .ok_or_else(|| ApiError::no_match("Series"))?;
-    let states = match ctx.version.at_least(Version::EXTENDED) {
-        true => app.store.series_states(&[s.id]).await?.remove(&s.id),
-        false => None,
-    };
+    let add = Additions::load(app, ctx, &[s.id]).await?;
     let e = Embed::load(app, ctx).await?;
     let mut j = Json::new();
-    render(&e, &mut j, &s, states.as_ref());
+    render(&e, &mut j, &s, add.as_ref());
     Ok(Reply::ok(j.finish()))
 }
 
@@ -181,4 +214,57 @@ pub async fn update(app: &App, ctx: &Ctx, id: i64, body: &Body) -> Result<Reply,
         return Err(first.into());
     }
     detail(app, ctx, id).await
+}
+
+/// `GET /api/1.5/series/ID/interdiff/?against=M`: what changed from
+/// version M (by default the version this one revises) to this one.
+pub async fn interdiff(app: &App, ctx: &Ctx, id: i64) -> Result<Reply, ApiError> {
+    use crate::interdiff::Refusal;
+    let c = match crate::interdiff::compare(&app.store, id, ctx.params.last("against")).await? {
+        Ok(c) => c,
+        Err(Refusal::NoSeries) => return Err(ApiError::no_match("Series")),
+        Err(r) => return Err(ApiError::field("against", r.message())),
+    };
+    let e = Embed::load(app, ctx).await?;
+    let patch_ref = |p: &patchtrack_store::Patch| patchtrack_store::PatchRef {
+        id: p.id,
+        project_id: p.project_id,
+        msgid: p.msgid.clone(),
+        date: p.date,
+        name: p.name.clone(),
+    };
+    let series_ref = |x: &Series| patchtrack_store::SeriesRef {
+        id: x.id,
+        project_id: x.project_id,
+        name: x.name.clone(),
+        date: x.date,
+        version: x.version,
+    };
+    let mut j = Json::new();
+    j.begin(None);
+    e.series(&mut j, Some("series"), &series_ref(&c.series));
+    e.series(&mut j, Some("against"), &series_ref(&c.against));
+    j.begin_array(Some("pairs"));
+    for pair in &c.diff.pairs {
+        j.begin(None);
+        e.patch(&mut j, Some("patch"), &patch_ref(&c.new[pair.new]));
+        e.patch(&mut j, Some("against"), &patch_ref(&c.old[pair.old]));
+        j.str("matched", pair.matched.as_str())
+            .str("interdiff", &pair.interdiff)
+            .end();
+    }
+    j.end_array();
+    let lists = [
+        ("added", &c.diff.added, &c.new),
+        ("dropped", &c.diff.dropped, &c.old),
+    ];
+    for (key, list, patches) in lists {
+        j.begin_array(Some(key));
+        for &i in list {
+            e.patch(&mut j, None, &patch_ref(&patches[i]));
+        }
+        j.end_array();
+    }
+    j.end();
+    Ok(Reply::ok(j.finish()))
 }

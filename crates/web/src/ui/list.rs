@@ -267,6 +267,16 @@ fn sort_links(filters: &Filters, base: &str) -> Vec<SortLink> {
         .collect()
 }
 
+/// One version of a series in the series page's header.
+pub(crate) struct SeriesVersion {
+    pub version: i64,
+    pub url: String,
+    /// Whether it is the series shown.
+    pub current: bool,
+    /// How it was linked to its neighbour toward the series shown.
+    pub evidence: &'static str,
+}
+
 /// The series a list is narrowed to, shown as its header.
 pub(crate) struct SeriesHead {
     pub id: i64,
@@ -278,8 +288,11 @@ pub(crate) struct SeriesHead {
     pub date: String,
     /// (name, URL)
     pub cover: Option<(String, String)>,
-    /// Other versions: (version, URL, is this one)
-    pub versions: Vec<(i64, String, bool)>,
+    /// Every version lineage links, oldest first, this one included
+    /// (empty when it has no other).
+    pub versions: Vec<SeriesVersion>,
+    /// The interdiff page against the version it revises, if known.
+    pub interdiff: Option<String>,
 }
 
 #[derive(Template)]
@@ -508,7 +521,7 @@ pub(crate) async fn own_bundles(
 }
 
 /// The header of a series page: the series, its cover, and its other
-/// versions (same submitter and name in the project).
+/// versions as lineage linked them.
 async fn series_head(
     req: &Req,
     project: &Project,
@@ -520,7 +533,27 @@ async fn series_head(
     if s.project_id != project.id {
         return Ok(None);
     }
-    let versions = req.app.store.series_versions(&s).await?;
+    let lineage = req
+        .app
+        .store
+        .series_lineage(&[s.id])
+        .await?
+        .remove(&s.id)
+        .unwrap_or_default();
+    let here = patchtrack_store::VersionRef {
+        id: s.id,
+        version: s.version,
+        name: s.name.clone(),
+        date: s.date,
+        evidence: None,
+    };
+    let interdiff = (!lineage.previous.is_empty())
+        .then(|| format!("/project/{}/series/{}/interdiff/", project.linkname, s.id));
+    let mut versions: Vec<&patchtrack_store::VersionRef> = lineage.previous.iter().collect();
+    if !versions.is_empty() || !lineage.next.is_empty() {
+        versions.push(&here);
+        versions.extend(&lineage.next);
+    }
     Ok(Some(SeriesHead {
         id: s.id,
         name: series_label(s.name.as_deref(), s.id),
@@ -535,8 +568,14 @@ async fn series_head(
             .map(|c| (c.name.clone(), urls::cover(&project.linkname, &c.msgid))),
         versions: versions
             .into_iter()
-            .map(|(sid, v)| (v, urls::series_list(&project.linkname, sid), sid == s.id))
+            .map(|v| SeriesVersion {
+                version: v.version,
+                url: urls::series_list(&project.linkname, v.id),
+                current: v.id == s.id,
+                evidence: v.evidence.map_or("", |e| e.as_str()),
+            })
             .collect(),
+        interdiff,
     }))
 }
 

@@ -17,6 +17,7 @@ mod admin;
 mod auth;
 mod bundle;
 mod error;
+mod interdiff;
 mod list;
 mod mail_settings;
 mod mails;
@@ -63,6 +64,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/project/{linkname}/cover/{msgid}/",
             get(submission::cover).post(submission::cover_post),
+        )
+        .route(
+            "/project/{linkname}/series/{id}/interdiff/",
+            get(interdiff::page),
         )
         .route("/project/{linkname}/bundles/", get(bundle::project_bundles))
         .route("/user/bundles/", get(bundle::user_bundles))

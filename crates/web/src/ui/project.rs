@@ -152,6 +152,7 @@ pub async fn save_settings(
         list_archive_url_format: field("list_archive_url_format"),
         commit_url_format: field("commit_url_format"),
         show_dependencies: Some(form.get("show_dependencies") == Some("true")),
+        auto_supersede: Some(form.get("auto_supersede") == Some("true")),
     };
     req.app
         .store

@@ -74,6 +74,9 @@ struct SubmissionPage {
     base: Base,
     sub: Sub,
     series: Option<SeriesBox>,
+    /// The same patch in every version of its series lineage knows, this
+    /// one included: (`vN`, URL, is this one); empty when it has none.
+    versions: Vec<(String, String, bool)>,
     /// (name, URL)
     related: Vec<(String, String)>,
     comments: Vec<CommentView>,
@@ -256,6 +259,15 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Result<Response
         .map(|l| l.items)
         .unwrap_or_default();
     let series = series_box(&req, &project, patch.series.as_ref(), &patch.msgid).await?;
+    let versions = store
+        .patch_versions(patch.id)
+        .await?
+        .into_iter()
+        .map(|(p, v)| {
+            let url = urls::patch(&project.linkname, &p.msgid);
+            (format!("v{v}"), url, p.id == patch.id)
+        })
+        .collect();
     let editable = match &req.principal {
         Some(p) => store.can_edit_patch(p, patch.id).await?,
         None => false,
@@ -336,6 +348,7 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Result<Response
             .collect(),
         bundles,
         series,
+        versions,
         sub,
     };
     Ok(req.render(&page))
@@ -466,6 +479,7 @@ pub async fn cover(
         base: req.base(cover.name.clone(), Some(&project)),
         sub,
         series,
+        versions: Vec::new(),
         related: Vec::new(),
         comments,
         checks: Vec::new(),

@@ -94,7 +94,7 @@ pub async fn edit(Path(linkname): Path<String>, req: Req) -> Result<Response, Pa
 }
 
 /// The fields of a project in the edit form.
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "name",
     "linkname",
     "listid",
@@ -109,6 +109,7 @@ const FIELDS: [&str; 14] = [
     "send_notifications",
     "use_tags",
     "show_dependencies",
+    "auto_supersede",
 ];
 
 fn field_value(p: &Project, name: &str) -> String {
@@ -127,6 +128,7 @@ fn field_value(p: &Project, name: &str) -> String {
         "send_notifications" => p.send_notifications.to_string(),
         "use_tags" => p.use_tags.to_string(),
         "show_dependencies" => p.show_dependencies.to_string(),
+        "auto_supersede" => p.auto_supersede.to_string(),
         _ => String::new(),
     }
 }
@@ -162,6 +164,7 @@ pub async fn edit_post(
                 send_notifications: checked(&form, "send_notifications"),
                 use_tags: checked(&form, "use_tags"),
                 show_dependencies: checked(&form, "show_dependencies"),
+                auto_supersede: checked(&form, "auto_supersede"),
             };
             match store.update_project(&new).await {
                 Ok(()) => {
