@@ -567,6 +567,55 @@ await step(`maint: a bundle of two patches is created from the list, shown and d
     if (!links.includes(`/bundle/${MAINT.username}/${BUNDLE}/`)) fail(`/user/bundles/ links to ${JSON.stringify(links)}, not to the new bundle`);
 });
 
+await step('maint: the series list changes every patch of a selected series at once', async () => {
+    await open(LIST);
+    await submit('a#nav-series');
+    if (new URL(page.url()).pathname !== `/project/${PROJECT}/series/`) fail(`a#nav-series leads to ${page.url()}`);
+    const listed = await page.locator('#series-list tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+        id: Number(tr.dataset.seriesId),
+        received: tr.querySelector('td.series-received')?.textContent.trim(),
+        states: tr.querySelector('td.series-states')?.textContent.trim(),
+    })));
+    const target = listed.find((r) => /^[2-9]\d*\//.test(r.received ?? ''));
+    if (!target) fail(`no open series with two patches or more in ${JSON.stringify(listed.slice(0, 5))}`);
+    if (!/New/.test(target.states)) fail(`series ${target.id}'s state summary is ${JSON.stringify(target.states)}`);
+    await (await reveal(inForm('series-bulk', `input[type=checkbox][name=series_id][value="${target.id}"]`))).check();
+    await choose(inForm('series-bulk', 'select[name=state]'), { label: 'Accepted' });
+    await screenshot('09-series-list');
+    await submit('button#series-update');
+    await expectMessage(/^1 series updated/);
+    const resp = await page.request.get(abs(`/api/1.5/series/${target.id}/`), { timeout: TIMEOUT });
+    const series = await resp.json();
+    const n = Number(target.received.split('/')[0]);
+    if (series.open !== false || series.state.accepted !== n || Object.keys(series.state).length !== 1) {
+        fail(`after the update series ${target.id} is open=${series.open}, state=${JSON.stringify(series.state)}; expected ${n} accepted`);
+    }
+    if (await page.locator(`#series-list tr[data-series-id="${target.id}"]`).count()) fail(`the open series list still shows series ${target.id}`);
+    await open(`/project/${PROJECT}/series/?show=closed`);
+    await need(`#series-list tr[data-series-id="${target.id}"]`, page, 'the closed series list');
+});
+
+await step('anonymous: a v2 series page links its interdiff, which pairs its patches with v1', async () => {
+    const resp = await page.request.get(abs(`/api/1.5/series/?project=${PROJECT}&per_page=100`), { timeout: TIMEOUT });
+    const all = await resp.json();
+    const revised = all.find((s) => s.previous_versions.length > 0 && s.patches.length > 0);
+    if (!revised) fail('no series of the e2e project has a previous version');
+    const other = await browser.newPage();
+    watch(other);
+    await open(`${LIST}?series=${revised.id}&state=*`, other);
+    const versions = await text('p#series-versions', other);
+    if (!versions.includes(`v${revised.version}`)) fail(`p#series-versions shows ${JSON.stringify(versions)}`);
+    await submit('a#series-interdiff', other);
+    const title = await text('h1#interdiff-title', other);
+    if (!/ against v\d+$/.test(title.trim())) fail(`h1#interdiff-title shows ${JSON.stringify(title)}`);
+    const pairs = await other.locator('section.interdiff-pair').count();
+    const added = await other.locator('#interdiff-added li').count();
+    if (pairs + added < revised.patches.length) fail(`the interdiff shows ${pairs} pairs and ${added} added patches for ${revised.patches.length} patches`);
+    if (pairs < 1) fail('the interdiff pairs no patch with the version before');
+    await screenshot('10-interdiff', other);
+    await other.close();
+});
+
 await step('maint: the patch page offers mbox, diff and git-pw downloads, and the mbox is an mbox', async () => {
     await open(state.targetUrl);
     const href = await (await need('a#download-mbox')).first().getAttribute('href');

@@ -342,4 +342,33 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// [`CheckCounts`] of a page of series: the current checks of all
+    /// their patches, in one statement.
+    pub async fn series_check_counts(
+        &self,
+        series_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, CheckCounts>> {
+        let mut out = std::collections::HashMap::new();
+        if series_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT p.series_id, c.state, COUNT(*) AS n FROM check_result c \
+             JOIN patch p ON p.id = c.patch_id WHERE {CURRENT} AND p.series_id IN "
+        ));
+        sql.bind_list(series_ids.iter().copied());
+        sql.push(" GROUP BY p.series_id, c.state");
+        for r in sql.fetch_all(&self.pool).await? {
+            let counts: &mut CheckCounts = out.entry(r.try_get("series_id")?).or_default();
+            let n: i64 = r.try_get("n")?;
+            match CheckState::from_db(r.try_get("state")?) {
+                CheckState::Success => counts.success += n,
+                CheckState::Warning => counts.warning += n,
+                CheckState::Fail => counts.fail += n,
+                CheckState::Pending => {}
+            }
+        }
+        Ok(out)
+    }
 }

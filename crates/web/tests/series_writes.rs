@@ -11,7 +11,7 @@ mod common;
 mod support;
 
 use serde_json::{Value, json};
-use support::{Fixture, call, fixture, get, send};
+use support::{Fixture, call, fixture, get, send, send_page, session};
 
 /// Ten patches by the fixture's submitter under a cover letter; the
 /// first three are delegated to `deleg`, who may then change only those.
@@ -290,5 +290,121 @@ async fn the_series_list_filters_by_open_state_and_version_in_1_5_only() {
         // The Link header's count follows the filter.
         let (_, page) = get(&f.router, "/api/1.5/series/?open=false&per_page=1", None).await;
         assert_eq!(page.as_array().unwrap().len(), 1);
+    }
+}
+
+fn flash(reply: &support::Reply) -> String {
+    let raw = reply
+        .cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("flash="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .unwrap_or_default();
+    percent_encoding::percent_decode_str(&raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[tokio::test]
+async fn the_series_page_lists_filters_and_changes_whole_series() {
+    for store in common::stores().await {
+        let f = fixture(store.clone()).await;
+        let ids = ten_patches(&f, &store).await;
+        let ten = patch(&f, ids[0]).await["series"][0]["id"].as_i64().unwrap();
+        let r = &f.router;
+        let open = send_page(r, "GET", "/project/proj/series/", "", None, None).await;
+        assert_eq!(open.status, 200);
+        assert!(open.body.contains(&format!(r#"data-series-id="{ten}""#)));
+        assert!(open.body.contains("0/10") || open.body.contains("10/10"));
+        assert!(open.body.contains("10 New"), "the state summary");
+        assert!(!open.body.contains("series-bulk"), "no form for visitors");
+
+        // The delegate of three of the ten may not change the series: it
+        // stays as it was, and says why.
+        let accepted = store.state_for_input("accepted").await.unwrap().unwrap();
+        let form = |s: &support::Session| {
+            format!(
+                "csrfmiddlewaretoken={}&series_id={ten}&state={accepted}&delegate=*&archived=*&action=update",
+                s.csrf
+            )
+        };
+        let deleg = session(&store, "deleg").await;
+        let reply = send_page(
+            r,
+            "POST",
+            "/project/proj/series/",
+            &deleg.cookie,
+            Some(&form(&deleg)),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 302, "{}", reply.body);
+        assert!(
+            flash(&reply).contains("No series updated"),
+            "{}",
+            flash(&reply)
+        );
+        for id in &ids {
+            assert_eq!(patch(&f, *id).await["state"], "new");
+        }
+
+        // The maintainer changes all ten, with ten events.
+        let maint = session(&store, "maint").await;
+        let page = send_page(r, "GET", "/project/proj/series/", &maint.cookie, None, None).await;
+        assert!(page.body.contains(r#"id="series-bulk""#));
+        let reply = send_page(
+            r,
+            "POST",
+            "/project/proj/series/",
+            &maint.cookie,
+            Some(&form(&maint)),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 302);
+        assert!(
+            flash(&reply).contains("1 series updated"),
+            "{}",
+            flash(&reply)
+        );
+        for id in &ids {
+            assert_eq!(patch(&f, *id).await["state"], "accepted");
+        }
+        let events = state_events(&f).await;
+        assert!(ids.iter().all(|id| events.contains(id)), "{events:?}");
+
+        // Now closed: gone from the default (open) list, in the closed one.
+        let open = send_page(r, "GET", "/project/proj/series/", "", None, None).await;
+        assert!(!open.body.contains(&format!(r#"data-series-id="{ten}""#)));
+        let closed = send_page(
+            r,
+            "GET",
+            "/project/proj/series/?show=closed",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert!(closed.body.contains(&format!(r#"data-series-id="{ten}""#)));
+        let by_state = send_page(
+            r,
+            "GET",
+            "/project/proj/series/?show=all&state=accepted",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert!(by_state.body.contains("10 Accepted"), "{}", by_state.body);
+        let none = send_page(
+            r,
+            "GET",
+            "/project/proj/series/?show=all&q=nosuchword",
+            "",
+            None,
+            None,
+        )
+        .await;
+        assert!(none.body.contains(r#"id="no-series""#));
     }
 }

@@ -25,6 +25,7 @@ mod password_reset;
 mod project;
 mod register;
 pub(crate) mod render;
+mod series_list;
 mod submission;
 mod user;
 
@@ -64,6 +65,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/project/{linkname}/cover/{msgid}/",
             get(submission::cover).post(submission::cover_post),
+        )
+        .route(
+            "/project/{linkname}/series/",
+            get(series_list::page).post(series_list::post),
         )
         .route(
             "/project/{linkname}/series/{id}/interdiff/",
