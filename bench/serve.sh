@@ -24,6 +24,11 @@ run() {  # $1 = label, $2 = database URL
     local mbox series_mbox
     mbox=$(curl -s "$base/api/patches/5000/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["mbox"])')
     series_mbox=$(curl -s "$base/api/series/3000/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["mbox"])')
+    # The revision with the most patches among the first 250 v2 postings.
+    revised=$(curl -s "$base/api/1.5/series/?version=2&per_page=250" | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin) if x["previous_versions"]]
+print(max(s, key=lambda x: len(x["patches"]))["id"])')
     statements() {  # one request; statements it issued (after a warm-up one)
         curl -s -o /dev/null "$1"; sleep 0.3
         local before after
@@ -40,6 +45,10 @@ run() {  # $1 = label, $2 = database URL
         "patch list, b4's query|/api/1.2/patches?project=git&state=new&state=under-review&order=-date&per_page=30&archived=false||" \
         "patch detail|/api/patches/5000/||" \
         "series list, 30 per page|/api/series/?per_page=30|/api/series/?per_page=1|/api/series/?per_page=250" \
+        "series list 1.5 (states, versions), 30 per page|/api/1.5/series/?per_page=30|/api/1.5/series/?per_page=1|/api/1.5/series/?per_page=250" \
+        "open series of the project, 1.5|/api/1.5/series/?project=git&open=true&per_page=30||" \
+        "interdiff of series $revised|/api/1.5/series/$revised/interdiff/||" \
+        "series list page|/project/git/series/||" \
         "events, 30 per page|/api/events/?per_page=30|/api/events/?per_page=1|/api/events/?per_page=250" \
         "patch mbox|${mbox#http://127.0.0.1:$port}||" \
         "series mbox|${series_mbox#http://127.0.0.1:$port}||"; do
