@@ -432,5 +432,640 @@ body = insert_after(body, "\n  schemas:\n", """\
           items:
             type: string
 """, "\ncomponents:\n")
+# Events after an id (API 1.5's `since_id`, for pollers that page by id).
+body = insert_after(body, """        - $ref: '#/components/parameters/SinceFilter'
+""", """\
+        - in: query
+          name: since_id
+          description: |
+            Only events after the event with this id; without `order`, the
+            list is then oldest first by id.
+          schema:
+            title: ''
+            type: integer
+            minimum: 0
+""", "  /api/1.5/events:\n")
+
+# The event stream and webhooks.
+at = body.index("\n  /api/1.5/events:\n") + 1
+body = body[:at] + """\
+  /api/1.5/events/stream:
+    get:
+      summary: Follow events as Server-Sent Events.
+      description: |
+        Every new event as an SSE message (`id` the event id, `event` its
+        category, `data` the event as the event list shows it), with the
+        event list's filters. `Last-Event-ID` (or `since_id`) resumes after
+        that event. Comment lines keep a quiet stream open.
+      operationId: events_stream
+      parameters:
+        - in: query
+          name: project
+          schema:
+            type: string
+        - in: query
+          name: category
+          schema:
+            type: string
+        - in: query
+          name: since_id
+          schema:
+            type: integer
+            minimum: 0
+        - in: header
+          name: Last-Event-ID
+          schema:
+            type: integer
+            minimum: 0
+      responses:
+        '200':
+          description: 'The stream'
+          content:
+            text/event-stream:
+              schema:
+                type: string
+      tags:
+        - events
+""" + body[at:]
+
+webhook_paths = """\
+  /api/1.5/projects/{id}/webhooks:
+    parameters:
+      - in: path
+        name: id
+        description: The ID or linkname of the project.
+        required: true
+        schema:
+          type: string
+    get:
+      summary: List a project's webhooks (maintainers).
+      operationId: webhooks_list
+      responses:
+        '200':
+          description: 'The webhooks'
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: '#/components/schemas/Webhook'
+        '403':
+          description: 'Not a maintainer'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - webhooks
+    post:
+      summary: Add a webhook (maintainers).
+      operationId: webhooks_create
+      requestBody:
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/WebhookCreate'
+      responses:
+        '201':
+          description: 'The webhook, with its secret (shown this once)'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Webhook'
+        '400':
+          description: 'Invalid request'
+          content:
+            application/json:
+              schema:
+                type: object
+        '403':
+          description: 'Not a maintainer'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - webhooks
+  /api/1.5/webhooks/{id}:
+    parameters:
+      - in: path
+        name: id
+        required: true
+        schema:
+          type: integer
+    get:
+      summary: Show a webhook.
+      operationId: webhooks_read
+      responses:
+        '200':
+          description: 'The webhook'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Webhook'
+        '403':
+          description: 'Not logged in'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found, or not a webhook of a project one maintains'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - webhooks
+    patch:
+      summary: Change a webhook; turning it on sends what waited.
+      operationId: webhooks_partial_update
+      requestBody:
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/WebhookUpdate'
+      responses:
+        '200':
+          description: 'The webhook'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Webhook'
+        '400':
+          description: 'Invalid request'
+          content:
+            application/json:
+              schema:
+                type: object
+        '403':
+          description: 'Not logged in'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - webhooks
+    delete:
+      summary: Remove a webhook and its log.
+      operationId: webhooks_delete
+      responses:
+        '204':
+          description: 'Removed'
+        '403':
+          description: 'Not logged in'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - webhooks
+  /api/1.5/webhooks/{id}/deliveries:
+    parameters:
+      - in: path
+        name: id
+        required: true
+        schema:
+          type: integer
+    get:
+      summary: A webhook's delivery log, newest first.
+      operationId: webhook_deliveries_list
+      parameters:
+        - in: query
+          name: before
+          description: Only deliveries older than this delivery id.
+          schema:
+            type: integer
+            minimum: 1
+        - in: query
+          name: per_page
+          schema:
+            type: integer
+            minimum: 1
+      responses:
+        '200':
+          description: 'The deliveries'
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: '#/components/schemas/Delivery'
+        '400':
+          description: 'Invalid request'
+          content:
+            application/json:
+              schema:
+                type: object
+        '403':
+          description: 'Not logged in'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - webhooks
+  /api/1.5/webhooks/{id}/deliveries/{delivery_id}/replay:
+    parameters:
+      - in: path
+        name: id
+        required: true
+        schema:
+          type: integer
+      - in: path
+        name: delivery_id
+        required: true
+        schema:
+          type: integer
+    post:
+      summary: Send a delivery's event again, after what is pending.
+      operationId: webhook_delivery_replay
+      responses:
+        '201':
+          description: 'The new delivery'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Delivery'
+        '403':
+          description: 'Not logged in'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - webhooks
+"""
+at = body.index("\n  /api/1.5/users:\n") + 1
+body = body[:at] + webhook_paths + body[at:]
+body = insert_after(body, "\n  schemas:\n", """\
+    Webhook:
+      type: object
+      title: Webhook
+      properties:
+        id:
+          type: integer
+        url:
+          type: string
+          format: uri
+        project:
+          $ref: '#/components/schemas/ProjectEmbedded'
+        target_url:
+          type: string
+        categories:
+          type: array
+          items:
+            type: string
+        active:
+          type: boolean
+        created:
+          type: string
+        failing_since:
+          type: string
+          nullable: true
+        disabled_reason:
+          type: string
+          nullable: true
+        deliveries:
+          type: string
+          format: uri
+        secret:
+          type: string
+    WebhookCreate:
+      type: object
+      required:
+        - target_url
+      properties:
+        target_url:
+          type: string
+        secret:
+          type: string
+        categories:
+          type: array
+          items:
+            type: string
+    WebhookUpdate:
+      type: object
+      properties:
+        target_url:
+          type: string
+        secret:
+          type: string
+        categories:
+          type: array
+          items:
+            type: string
+        active:
+          type: boolean
+    Delivery:
+      type: object
+      title: Webhook delivery
+      properties:
+        id:
+          type: integer
+        event_id:
+          type: integer
+        category:
+          type: string
+        status:
+          type: string
+          enum:
+            - pending
+            - delivered
+        attempts:
+          type: integer
+        response_status:
+          type: integer
+          nullable: true
+        error:
+          type: string
+          nullable: true
+        created:
+          type: string
+        finished:
+          type: string
+          nullable: true
+        duration_ms:
+          type: integer
+          nullable: true
+        replay_of:
+          type: integer
+          nullable: true
+        replay:
+          type: string
+          format: uri
+""", "\ncomponents:\n")
+# The check lifecycle: a check's series, updates in place, series checks,
+# rechecks.
+body = append_properties(body, "Check", """\
+        series:
+          title: Series
+          description: The series the check was posted on as a whole, or null.
+          type: string
+          format: uri
+          nullable: true
+          readOnly: true
+""")
+body = insert_after(body, """      operationId: checks_read
+      responses:
+        '200':
+          description: 'A check'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Check'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - checks
+""", """\
+    patch:
+      summary: Update a check in place (its author).
+      operationId: checks_partial_update
+      requestBody:
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/CheckUpdate'
+      responses:
+        '200':
+          description: 'The check'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Check'
+        '400':
+          description: 'Invalid request'
+          content:
+            application/json:
+              schema:
+                type: object
+        '403':
+          description: 'Not its author'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - checks
+""", "  /api/1.5/patches/{patch_id}/checks/{check_id}:\n")
+
+def id_param(name, what):
+    return f"""\
+      - in: path
+        name: {name}
+        description: A unique integer value identifying this {what}.
+        required: true
+        schema:
+          type: integer
+"""
+
+errors = """\
+        '400':
+          description: 'Invalid request'
+          content:
+            application/json:
+              schema:
+                type: object
+        '403':
+          description: 'Forbidden'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+"""
+check_paths = f"""\
+  /api/1.5/series/{{id}}/checks:
+    parameters:
+{id_param("id", "series")}    get:
+      summary: List the checks posted on a series as a whole.
+      operationId: series_checks_list
+      responses:
+        '200':
+          description: 'The checks'
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: '#/components/schemas/Check'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - checks
+    post:
+      summary: Post a check on every patch of a series.
+      operationId: series_checks_create
+      requestBody:
+        $ref: '#/components/requestBodies/Check'
+      responses:
+        '201':
+          description: 'The series check'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Check'
+{errors}      tags:
+        - checks
+  /api/1.5/series/{{id}}/checks/{{check_id}}:
+    parameters:
+{id_param("id", "series")}{id_param("check_id", "check")}    get:
+      summary: Show a series check.
+      operationId: series_checks_read
+      responses:
+        '200':
+          description: 'The check'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Check'
+        '404':
+          description: 'Not found'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Error'
+      tags:
+        - checks
+    patch:
+      summary: Update a series check on every patch (its author).
+      operationId: series_checks_partial_update
+      requestBody:
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/CheckUpdate'
+      responses:
+        '200':
+          description: 'The check'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Check'
+{errors}      tags:
+        - checks
+  /api/1.5/series/{{id}}/recheck:
+    parameters:
+{id_param("id", "series")}    post:
+      summary: Ask the CI systems to test a series again (maintainers).
+      operationId: series_recheck
+      requestBody:
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/Recheck'
+      responses:
+        '201':
+          description: 'The recheck-requested event'
+          content:
+            application/json:
+              schema:
+                type: object
+{errors}      tags:
+        - checks
+  /api/1.5/patches/{{id}}/recheck:
+    parameters:
+{id_param("id", "patch")}    post:
+      summary: Ask the CI systems to test a patch again (maintainers).
+      operationId: patches_recheck
+      requestBody:
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/Recheck'
+      responses:
+        '201':
+          description: 'The recheck-requested event'
+          content:
+            application/json:
+              schema:
+                type: object
+{errors}      tags:
+        - checks
+"""
+at = body.index("\n  /api/1.5/users:\n") + 1
+body = body[:at] + check_paths + body[at:]
+body = insert_after(body, "\n  schemas:\n", """\
+    CheckUpdate:
+      type: object
+      properties:
+        state:
+          type: string
+          enum:
+            - pending
+            - success
+            - warning
+            - fail
+        target_url:
+          type: string
+          nullable: true
+        description:
+          type: string
+          nullable: true
+    Recheck:
+      type: object
+      properties:
+        contexts:
+          type: array
+          items:
+            type: string
+            pattern: ^[-a-zA-Z0-9_]+$
+""", "\ncomponents:\n")
 with open(OUT, "w") as f:
     f.write(HEADER + "---\n" + body)

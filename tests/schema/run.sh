@@ -40,6 +40,7 @@ for v in 1.0 1.1 1.2 1.3 1.4 1.5; do
     "$st" run "$openapi/v$v/patchwork.yaml" --url "http://127.0.0.1:$port" \
         --checks not_a_server_error,response_schema_conformance \
         -H "Authorization: Token $token" --max-examples 10 --seed 1 \
+        --exclude-path /api/1.5/events/stream \
         >"$work/st-$v.log" 2>&1 || true
     echo "schemathesis v$v: $(grep -E '^=+ .* in [0-9.]+s =+$' "$work/st-$v.log" | tail -1 | tr -d '=' | xargs)"
     if python3 "$here/classify.py" "$work/st-$v.log"; then

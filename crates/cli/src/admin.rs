@@ -293,21 +293,145 @@ pub async fn state(store: &Store, cmd: &StateCommand) -> Result<()> {
 /// `patchtrack token ...`.
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
-    /// Create an API token for a user (replacing their previous one) and
-    /// print it; only its hash is stored.
+    /// Create an API token for a user and print it; only its hash is
+    /// stored. Without --scope or --name it is the user's profile token
+    /// (Patchwork's one per user, replacing the previous one, all the
+    /// user's rights); with them, a named token beside it.
     Create {
         /// The user.
         username: String,
+        /// What it may do: read (nothing else), checks (post and update
+        /// checks on the --project projects, also for a user who does not
+        /// maintain them), or write (all the user may do).
+        #[arg(long, value_parser = ["read", "checks", "write"])]
+        scope: Option<String>,
+        /// A project (linkname) a checks token posts on; repeat for more.
+        #[arg(long = "project")]
+        projects: Vec<String>,
+        /// What the token is for, shown with it (default: the scope).
+        #[arg(long)]
+        name: Option<String>,
+        /// Days until it stops working (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        expires_days: Option<u32>,
+    },
+    /// List a user's named tokens.
+    List {
+        /// The user.
+        username: String,
+    },
+    /// Revoke one of a user's named tokens.
+    Revoke {
+        /// The user.
+        username: String,
+        /// The token's id (from `token list`).
+        id: i64,
     },
 }
 
 /// Runs a token command.
 pub async fn token(store: &Store, cmd: &TokenCommand) -> Result<()> {
     match cmd {
-        TokenCommand::Create { username } => {
+        TokenCommand::Create {
+            username,
+            scope: None,
+            name: None,
+            projects,
+            expires_days: None,
+        } if projects.is_empty() => {
             let token = store.create_token(username).await?;
             println!("{token}");
         }
+        TokenCommand::Create {
+            username,
+            scope,
+            projects,
+            name,
+            expires_days,
+        } => {
+            let user = user_id(store, username).await?;
+            let scope_name = scope.as_deref().unwrap_or("write");
+            let scope = match scope_name {
+                "read" => patchtrack_store::Scope::Read,
+                "checks" => {
+                    let mut ids = Vec::new();
+                    for l in projects {
+                        let p = store
+                            .project_by_linkname(l)
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("no project {l:?}"))?;
+                        if !ids.contains(&p.id) {
+                            ids.push(p.id);
+                        }
+                    }
+                    if ids.is_empty() {
+                        anyhow::bail!("a checks token needs --project");
+                    }
+                    patchtrack_store::Scope::Checks(ids)
+                }
+                _ => patchtrack_store::Scope::Write,
+            };
+            if !projects.is_empty() && scope_name != "checks" {
+                anyhow::bail!("--project is for --scope checks");
+            }
+            let expires = expires_days.map(|d| {
+                patchtrack_store::time::now().saturating_add(i64::from(d) * 86_400_000_000)
+            });
+            let (_, token) = store
+                .create_scoped_token(&patchtrack_store::NewToken {
+                    user_id: user,
+                    name: name.clone().unwrap_or_else(|| scope_name.to_string()),
+                    scope,
+                    expires,
+                })
+                .await?;
+            println!("{token}");
+        }
+        TokenCommand::List { username } => {
+            let user = user_id(store, username).await?;
+            for t in store.tokens_of(user).await? {
+                let projects = match &t.scope {
+                    patchtrack_store::Scope::Checks(ids) => {
+                        let mut names = Vec::new();
+                        for id in ids {
+                            names.push(
+                                store
+                                    .project_by_id_or_linkname(&id.to_string())
+                                    .await?
+                                    .map_or_else(|| id.to_string(), |p| p.linkname),
+                            );
+                        }
+                        format!(" on {}", names.join(","))
+                    }
+                    _ => String::new(),
+                };
+                let expires = t
+                    .expires
+                    .map(|e| format!(", expires {}", patchtrack_store::time::iso(e)))
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}{projects}{expires}",
+                    t.id,
+                    t.name,
+                    t.scope.name()
+                );
+            }
+        }
+        TokenCommand::Revoke { username, id } => {
+            let user = user_id(store, username).await?;
+            if !store.revoke_token(user, *id).await? {
+                anyhow::bail!("{username} has no named token {id}");
+            }
+        }
     }
     Ok(())
+}
+
+async fn user_id(store: &Store, username: &str) -> Result<i64> {
+    Ok(store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user {username:?}"))?
+        .user
+        .id)
 }

@@ -212,6 +212,8 @@ struct ServeArgs {
     mail: MailArgs,
     #[command(flatten)]
     cron: CronArgs,
+    #[command(flatten)]
+    webhooks: WebhookArgs,
     /// Seconds between two runs of the periodic pass (notifications,
     /// expiry) in this process.
     #[arg(long, env = "PATCHTRACK_CRON_INTERVAL_SECONDS", default_value_t = 60,
@@ -281,6 +283,61 @@ impl MailArgs {
             self.mail_from
         );
         Ok(worker.with(mailer))
+    }
+}
+
+/// Webhook deliveries (receivers are added per project by maintainers).
+#[derive(Debug, clap::Args)]
+struct WebhookArgs {
+    /// Seconds one delivery may take, connection included.
+    #[arg(long, env = "PATCHTRACK_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_timeout_seconds: u64,
+    /// Seconds before the first retry of a failing receiver; each further
+    /// retry waits twice as long, at most 10 minutes.
+    #[arg(long, env = "PATCHTRACK_WEBHOOK_RETRY_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_retry_seconds: u64,
+    /// Seconds a receiver may keep failing before it is disabled (its
+    /// deliveries wait for a maintainer to turn it back on); 3 days.
+    #[arg(long, env = "PATCHTRACK_WEBHOOK_DISABLE_AFTER_SECONDS", default_value_t = 259_200,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_disable_after_seconds: u64,
+}
+
+impl WebhookArgs {
+    /// The job handler that delivers events, rendering them as the API
+    /// does with links under `base`.
+    fn sender(
+        &self,
+        app: &patchtrack_web::App,
+        base: &str,
+    ) -> anyhow::Result<patchtrack_worker::webhook::WebhookSender> {
+        use std::time::Duration;
+        let config = patchtrack_worker::webhook::WebhookConfig {
+            timeout: Duration::from_secs(self.webhook_timeout_seconds),
+            disable_after: Duration::from_secs(self.webhook_disable_after_seconds),
+            retry: patchtrack_store::RetryPolicy {
+                base: Duration::from_secs(self.webhook_retry_seconds),
+                cap: Duration::from_secs(600).max(Duration::from_secs(self.webhook_retry_seconds)),
+            },
+        };
+        let (render_app, render_base) = (app.clone(), base.to_string());
+        let render: patchtrack_worker::webhook::RenderEvent = std::sync::Arc::new(move |id| {
+            let (app, base) = (render_app.clone(), render_base.clone());
+            Box::pin(async move {
+                patchtrack_web::api::event_body(&app, &base, id)
+                    .await
+                    .map_err(|e| format!("cannot render event {id}: {e:?}"))
+            })
+        });
+        let notice_base = base.to_string();
+        let notice: patchtrack_worker::webhook::DisabledNotice =
+            std::sync::Arc::new(move |hook, reason, to| {
+                patchtrack_web::notification::webhook_disabled_mail(&notice_base, hook, reason, to)
+            });
+        patchtrack_worker::webhook::WebhookSender::new(app.store.clone(), render, notice, config)
+            .map_err(anyhow::Error::msg)
     }
 }
 
@@ -432,7 +489,6 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "could not refresh planner statistics");
         }
     });
-    tokio::spawn(args.mail.worker(&store)?.run());
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
@@ -467,18 +523,31 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
             zone.name()
         );
     }
-    patchtrack_web::serve(
-        patchtrack_web::App {
-            store,
-            base_url: args.base_url.clone(),
-            logins: Default::default(),
-            xmlrpc: !args.no_xmlrpc,
-            zone,
-        },
-        listener,
-        args.limits(),
-    )
-    .await?;
+    let app = patchtrack_web::App {
+        store: store.clone(),
+        base_url: args.base_url.clone(),
+        logins: Default::default(),
+        xmlrpc: !args.no_xmlrpc,
+        zone,
+        events: Default::default(),
+    };
+    let base = args
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let worker = args
+        .mail
+        .worker(&store)?
+        .with(args.webhooks.sender(&app, &base)?)
+        .with_pace(patchtrack_worker::Pace {
+            // Webhook jobs queued by parsemail in another process are found
+            // by polling: once a second keeps their delay under that.
+            poll: std::time::Duration::from_secs(1),
+            ..patchtrack_worker::Pace::default()
+        });
+    tokio::spawn(worker.run());
+    app.events.start(&app.store);
+    patchtrack_web::serve(app, listener, args.limits()).await?;
     Ok(())
 }
 

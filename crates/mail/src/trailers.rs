@@ -113,3 +113,61 @@ mod tests {
         );
     }
 }
+
+/// The most contexts one comment's recheck requests may name.
+pub const MAX_RECHECK_CONTEXTS: usize = 32;
+
+/// The CI contexts a comment asks to be run again, DPDK's convention: a
+/// line `Recheck-request: iol-unit-testing, github-robot` (quoted lines,
+/// which repeat someone else's request, do not count). `Some(empty)` for
+/// a request that names no context (every test); None without one.
+pub fn recheck_request(content: &str) -> Option<Vec<String>> {
+    let mut found = None;
+    for line in content.lines() {
+        let line = line.trim_end();
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !key.eq_ignore_ascii_case("recheck-request") {
+            continue;
+        }
+        let contexts: &mut Vec<String> = found.get_or_insert_with(Vec::new);
+        for c in value.split([',', ' ', '\t']).map(str::trim) {
+            // Slugs only, as a check's context; a few dozen at most, so a
+            // hostile mail costs nothing.
+            let slug = !c.is_empty()
+                && c.len() <= 255
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if slug && contexts.len() < MAX_RECHECK_CONTEXTS && !contexts.iter().any(|x| x == c) {
+                contexts.push(c.to_string());
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod recheck_tests {
+    use super::recheck_request;
+
+    #[test]
+    fn recheck_lines_name_their_contexts() {
+        let mail = "Looks flaky.\n\nRecheck-request: iol-unit-testing, github-robot\n\
+                    recheck-request: github-robot iol-abi\n\n> Recheck-request: quoted\n";
+        assert_eq!(
+            recheck_request(mail).unwrap(),
+            ["iol-unit-testing", "github-robot", "iol-abi"]
+        );
+        assert_eq!(
+            recheck_request("Recheck-request:\n").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(recheck_request("no request here\nRecheck: x\n"), None);
+        assert_eq!(recheck_request("> Recheck-request: x\n"), None);
+        let many: String = (0..100).map(|i| format!("c{i},")).collect();
+        let got = recheck_request(&format!("Recheck-request: {many} bad/ctx\n")).unwrap();
+        assert_eq!(got.len(), super::MAX_RECHECK_CONTEXTS);
+        assert!(!got.iter().any(|c| c.contains('/')));
+    }
+}

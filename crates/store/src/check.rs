@@ -55,7 +55,7 @@ impl CheckState {
         }
     }
 
-    fn to_db(self) -> i64 {
+    pub(crate) fn to_db(self) -> i64 {
         match self {
             CheckState::Pending => 0,
             CheckState::Success => 1,
@@ -95,6 +95,8 @@ pub struct Check {
     pub description: Option<String>,
     /// Which test (a slug).
     pub context: String,
+    /// The series it was posted on as a whole, for a series check.
+    pub series_id: Option<i64>,
 }
 
 /// Filters of a patch's check list.
@@ -151,7 +153,7 @@ pub struct NewCheck {
 }
 
 pub(crate) const SELECT: &str = "SELECT c.id, c.patch_id, c.date, c.state, c.target_url, c.description, \
-    c.context, u.id AS u_id, u.username AS u_username, u.first_name AS u_first_name, \
+    c.context, c.series_id, u.id AS u_id, u.username AS u_username, u.first_name AS u_first_name, \
     u.last_name AS u_last_name, u.email AS u_email \
     FROM check_result c JOIN app_user u ON u.id = c.user_id";
 
@@ -166,6 +168,7 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Check> {
         target_url: r.try_get("target_url")?,
         description: r.try_get("description")?,
         context: r.try_get("context")?,
+        series_id: r.try_get("series_id")?,
     })
 }
 
@@ -242,7 +245,7 @@ impl Store {
         user_id: i64,
         new: &NewCheck,
     ) -> Result<std::result::Result<Check, Refused>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_event_write().await?;
         let Some(row) = sqlx::query("SELECT project_id FROM patch WHERE id = $1")
             .bind(patch_id)
             .fetch_optional(&mut *tx)
@@ -267,14 +270,15 @@ impl Store {
         .await?
         .try_get("id")?;
         sqlx::query(
-            "INSERT INTO event (category, project_id, date, actor_id, patch_id, created_check_id) \
-             VALUES ('check-created', $1, $2, $3, $4, $5)",
+            "INSERT INTO event (category, project_id, date, actor_id, patch_id, created_check_id, \
+             detail) VALUES ('check-created', $1, $2, $3, $4, $5, $6)",
         )
         .bind(project)
         .bind(now)
         .bind(user_id)
         .bind(patch_id)
         .bind(id)
+        .bind(snapshot(new.state, new.target_url.as_deref(), now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -283,6 +287,32 @@ impl Store {
             .map(Ok)
             .ok_or_else(|| StoreError::Inconsistent("a check vanished while stored".into()))
     }
+}
+
+/// What a check event shows of its check, kept with the event
+/// (`event.detail`): a check can change later (API 1.5), its events must
+/// keep showing it as it was when they were written, as upstream's do.
+pub(crate) fn snapshot(state: CheckState, target_url: Option<&str>, date: Micros) -> String {
+    serde_json::json!({"check": {"state": state.to_db(), "target_url": target_url, "date": date}})
+        .to_string()
+}
+
+/// The check of an event as its snapshot says, when it has one.
+pub(crate) fn from_snapshot(detail: &str, check: &mut crate::event::CheckRef) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(detail) else {
+        return;
+    };
+    let Some(c) = v.get("check") else { return };
+    if let Some(n) = c.get("state").and_then(serde_json::Value::as_i64) {
+        check.state = CheckState::from_db(n);
+    }
+    if let Some(d) = c.get("date").and_then(serde_json::Value::as_i64) {
+        check.date = d;
+    }
+    check.target_url = c
+        .get("target_url")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
 }
 
 /// The list's S/W/F column: how many of a patch's current checks (the

@@ -26,6 +26,9 @@ pub struct Store {
     pub(crate) group_limit: usize,
     /// Wakes this process's job workers when a job is queued.
     pub(crate) job_wakeup: std::sync::Arc<tokio::sync::Notify>,
+    /// Where it connected, for PostgreSQL's `LISTEN`, which needs a
+    /// connection of its own outside the pool.
+    pub(crate) url: std::sync::Arc<str>,
 }
 
 /// The default [`Store::group_limit`]: a large series' worth of patches.
@@ -156,6 +159,7 @@ impl Store {
             caches: std::sync::Arc::default(),
             group_limit: DEFAULT_GROUP_LIMIT,
             job_wakeup: std::sync::Arc::default(),
+            url: url.as_str().into(),
         })
     }
 
@@ -259,6 +263,22 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
+        Ok(tx)
+    }
+
+    /// A write transaction that records events: on PostgreSQL it takes
+    /// the event-order lock (migration 0018) before any row lock, so
+    /// that two such transactions never wait for each other's rows while
+    /// holding it (the trigger would otherwise take it at the first event,
+    /// after the rows: a deadlock when two writers change the same
+    /// patches in different orders).
+    pub(crate) async fn begin_event_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7206318551)")
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(tx)
     }
 

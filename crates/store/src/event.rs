@@ -21,12 +21,15 @@ pub(crate) struct EventRefs {
     /// version superseding an older one).
     pub previous_state: Option<i64>,
     pub current_state: Option<i64>,
+    /// Who caused it, when not the mail parser (a recheck request in a
+    /// comment names the commenter's account).
+    pub actor: Option<i64>,
 }
 
 /// The events of one mail, written together by [`Events::flush`].
 #[derive(Debug, Default)]
 pub(crate) struct Events {
-    rows: Vec<(&'static str, i64, EventRefs)>,
+    rows: Vec<(&'static str, i64, EventRefs, Option<String>)>,
     /// The person the mail's author resolved to, remembered by the
     /// ingestion once the mail's transaction commits.
     pub submitter: Option<i64>,
@@ -35,7 +38,18 @@ pub(crate) struct Events {
 impl Events {
     /// Queues one event of `category` (one of Patchwork's category strings).
     pub(crate) fn push(&mut self, category: &'static str, project_id: i64, refs: EventRefs) {
-        self.rows.push((category, project_id, refs));
+        self.rows.push((category, project_id, refs, None));
+    }
+
+    /// Queues one event with its `detail` (a recheck's contexts).
+    pub(crate) fn push_detailed(
+        &mut self,
+        category: &'static str,
+        project_id: i64,
+        refs: EventRefs,
+        detail: String,
+    ) {
+        self.rows.push((category, project_id, refs, Some(detail)));
     }
 
     /// How many events are queued (a position for [`Events::insert`]).
@@ -53,7 +67,7 @@ impl Events {
         refs: EventRefs,
     ) {
         self.rows
-            .insert(at.min(self.rows.len()), (category, project_id, refs));
+            .insert(at.min(self.rows.len()), (category, project_id, refs, None));
     }
 
     /// Writes the queued events in order, dated now: bots poll with
@@ -66,15 +80,16 @@ impl Events {
         }
         let mut sql = String::from(
             "INSERT INTO event (category, project_id, date, patch_id, series_id, cover_id, \
-             patch_comment_id, cover_comment_id, previous_state_id, current_state_id) VALUES ",
+             patch_comment_id, cover_comment_id, previous_state_id, current_state_id, actor_id, \
+             detail) VALUES ",
         );
         let mut args = sqlx::any::AnyArguments::default();
-        for (i, (category, project, refs)) in self.rows.drain(..).enumerate() {
+        for (i, (category, project, refs, detail)) in self.rows.drain(..).enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let n = i * 10;
-            let marks: Vec<String> = (1..=10).map(|k| format!("${}", n + k)).collect();
+            let n = i * 12;
+            let marks: Vec<String> = (1..=12).map(|k| format!("${}", n + k)).collect();
             sql.push_str(&format!("({})", marks.join(", ")));
             let bound = args
                 .add(category)
@@ -86,7 +101,9 @@ impl Events {
                 .and_then(|()| args.add(refs.patch_comment))
                 .and_then(|()| args.add(refs.cover_comment))
                 .and_then(|()| args.add(refs.previous_state))
-                .and_then(|()| args.add(refs.current_state));
+                .and_then(|()| args.add(refs.current_state))
+                .and_then(|()| args.add(refs.actor))
+                .and_then(|()| args.add(detail));
             bound.map_err(sqlx::Error::Encode)?;
         }
         sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
@@ -167,6 +184,9 @@ pub struct Event {
     pub check: Option<CheckRef>,
     /// The comment created.
     pub comment: Option<CommentRef>,
+    /// What the event carries beyond its references (the contexts of a
+    /// recheck request, as a JSON array).
+    pub detail: Option<String>,
 }
 
 /// Filters of the event list.
@@ -188,13 +208,33 @@ pub struct EventFilter {
     pub dates: DateRange,
     /// Leave out the comment categories (API before 1.3).
     pub without_comments: bool,
+    /// Leave out the categories only API 1.5 shows
+    /// ([`crate::EXTENDED_CATEGORIES`]).
+    pub without_extended: bool,
+    /// Only events after this id (API 1.5's `?since_id=`, for pollers
+    /// that page by id, and the event stream's resumption).
+    pub since_id: Option<i64>,
+}
+
+/// Orders of the event list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOrder {
+    /// Newest first (Patchwork's default).
+    DateDesc,
+    /// Oldest first (`?order=date`).
+    DateAsc,
+    /// By id, lowest first: commit order, what a poller paging with
+    /// `since_id` wants.
+    IdAsc,
+    /// By id, highest first.
+    IdDesc,
 }
 
 /// The columns of an event and its payload, selected from `source` (the
 /// event rows, aliased `e`); [`event_joins`] must follow.
 fn event_select(source: &str) -> String {
     format!(
-        "SELECT e.id, e.category, e.project_id, e.date, {}, {}, {}, {}, \
+        "SELECT e.id, e.category, e.project_id, e.date, e.detail, {}, {}, {}, {}, \
          ps.slug AS previous_state, cs.slug AS current_state, {}, {}, \
          ch.id AS ch_id, ch.patch_id AS ch_patch_id, ch.date AS ch_date, ch.state AS ch_state, \
          ch.target_url AS ch_target_url, ch.context AS ch_context, \
@@ -227,6 +267,7 @@ fn event_joins() -> &'static str {
 
 fn event_row(r: &AnyRow) -> Result<Event> {
     use crate::comment::Parent;
+    let detail: Option<String> = r.try_get("detail")?;
     let check = match r.try_get::<Option<i64>, _>("ch_id")? {
         Some(id) => Some(CheckRef {
             id,
@@ -239,6 +280,12 @@ fn event_row(r: &AnyRow) -> Result<Event> {
         }),
         None => None,
     };
+    let check = check.map(|mut c| {
+        if let Some(d) = &detail {
+            crate::check::from_snapshot(d, &mut c);
+        }
+        c
+    });
     let comment = if let Some(id) = r.try_get::<Option<i64>, _>("pc_id")? {
         Some(CommentRef {
             id,
@@ -271,69 +318,35 @@ fn event_row(r: &AnyRow) -> Result<Event> {
         current_delegate: refs::user(r, "cd_")?,
         check,
         comment,
+        detail,
     })
 }
 
 impl Store {
-    /// One page of events, newest first unless `ascending`.
+    /// One page of events in `order`.
     pub async fn events(
         &self,
         filter: &EventFilter,
-        ascending: bool,
+        order: EventOrder,
         page: Page,
     ) -> Result<Option<Listed<Event>>> {
-        let Some(projects) = self.resolve(Kind::Project, &filter.projects).await? else {
+        let Some((projects, actor)) = self.event_filter_ids(filter).await? else {
             return Ok(Listed::empty(page));
         };
-        let actor = match &filter.actor {
-            Some(a) => match self.resolve(Kind::User, std::slice::from_ref(a)).await? {
-                Some(ids) => ids.first().copied(),
-                None => return Ok(Listed::empty(page)),
-            },
-            None => None,
-        };
-        let push_where = |sql: &mut Sql| {
-            sql.push(" WHERE 1 = 1");
-            if !projects.is_empty() {
-                sql.push(" AND e.project_id IN ")
-                    .bind_list(projects.iter().copied());
-            }
-            if let Some(c) = &filter.category {
-                sql.push(" AND e.category = ").bind(c.clone());
-            }
-            for (column, ids) in [
-                ("e.series_id", &filter.series),
-                ("e.patch_id", &filter.patches),
-                ("e.cover_id", &filter.covers),
-            ] {
-                if !ids.is_empty() {
-                    sql.push(" AND ")
-                        .push(column)
-                        .push(" IN ")
-                        .bind_list(ids.iter().copied());
-                }
-            }
-            if let Some(a) = actor {
-                sql.push(" AND e.actor_id = ").bind(a);
-            }
-            if filter.without_comments {
-                sql.push(
-                    " AND e.category NOT IN ('patch-comment-created', 'cover-comment-created')",
-                );
-            }
-            filter.dates.push(sql, "e.date");
-        };
+        let push_where = |sql: &mut Sql| push_event_filter(sql, filter, &projects, actor);
         let tallied = filter.series.is_empty()
             && filter.patches.is_empty()
             && filter.covers.is_empty()
             && actor.is_none()
             && filter.dates.since.is_none()
-            && filter.dates.before.is_none();
+            && filter.dates.before.is_none()
+            && filter.since_id.is_none();
         let total = if tallied {
             self.tallied_events(
                 &projects,
                 filter.category.as_deref(),
                 filter.without_comments,
+                filter.without_extended,
             )
             .await?
         } else {
@@ -346,18 +359,19 @@ impl Store {
         };
         // The page of events is chosen first, on the event table alone
         // (by index), then joined with what its payloads embed.
-        let order = if ascending {
-            " ORDER BY e.date ASC, e.id ASC"
-        } else {
-            " ORDER BY e.date DESC, e.id DESC"
+        // (The id breaks ties; for the id orders it is the whole order.)
+        let (order_by, keys): (&str, &[(&str, bool)]) = match order {
+            EventOrder::DateAsc => (" ORDER BY e.date ASC, e.id ASC", &[("e.date", false)]),
+            EventOrder::DateDesc => (" ORDER BY e.date DESC, e.id DESC", &[("e.date", true)]),
+            EventOrder::IdAsc => (" ORDER BY e.id ASC", &[]),
+            EventOrder::IdDesc => (" ORDER BY e.id DESC", &[("e.id", true)]),
         };
         let mut sql = Sql::new(&event_select("(SELECT e.* FROM event e"));
         push_where(&mut sql);
-        page.window(number, total)
-            .push(&mut sql, &[("e.date", !ascending)], "e.id");
+        page.window(number, total).push(&mut sql, keys, "e.id");
         sql.push(") e");
         sql.push(event_joins());
-        sql.push(order);
+        sql.push(order_by);
         let items = sql
             .fetch_all(&self.pool)
             .await?
@@ -369,5 +383,133 @@ impl Store {
             total,
             page: number,
         }))
+    }
+
+    /// The events after `after` in id order, at most `limit`: what the
+    /// event stream sends next.
+    pub async fn events_after(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        let Some((projects, actor)) = self.event_filter_ids(filter).await? else {
+            return Ok(Vec::new());
+        };
+        let mut sql = Sql::new(&event_select("(SELECT e.* FROM event e"));
+        push_event_filter(&mut sql, filter, &projects, actor);
+        sql.push(" AND e.id > ")
+            .bind(after)
+            .push(&format!(" ORDER BY e.id LIMIT {}) e", limit.max(1)));
+        sql.push(event_joins());
+        sql.push(" ORDER BY e.id");
+        sql.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_row)
+            .collect()
+    }
+
+    /// One event.
+    pub async fn event(&self, id: i64) -> Result<Option<Event>> {
+        let mut sql = Sql::new(&event_select("(SELECT e.* FROM event e WHERE e.id = "));
+        sql.bind(id).push(") e");
+        sql.push(event_joins());
+        sql.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(event_row)
+            .transpose()
+    }
+
+    /// The highest event id (0 without events): where a new stream
+    /// subscriber starts.
+    pub async fn last_event_id(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM event")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The filter's project and actor ids; None when one names nothing
+    /// (the list is then empty).
+    async fn event_filter_ids(
+        &self,
+        filter: &EventFilter,
+    ) -> Result<Option<(Vec<i64>, Option<i64>)>> {
+        let Some(projects) = self.resolve(Kind::Project, &filter.projects).await? else {
+            return Ok(None);
+        };
+        let actor = match &filter.actor {
+            Some(a) => match self.resolve(Kind::User, std::slice::from_ref(a)).await? {
+                Some(ids) => ids.first().copied(),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(Some((projects, actor)))
+    }
+}
+
+/// The `WHERE` of an event list.
+fn push_event_filter(sql: &mut Sql, filter: &EventFilter, projects: &[i64], actor: Option<i64>) {
+    sql.push(" WHERE 1 = 1");
+    if !projects.is_empty() {
+        sql.push(" AND e.project_id IN ")
+            .bind_list(projects.iter().copied());
+    }
+    if let Some(c) = &filter.category {
+        sql.push(" AND e.category = ").bind(c.clone());
+    }
+    for (column, ids) in [
+        ("e.series_id", &filter.series),
+        ("e.patch_id", &filter.patches),
+        ("e.cover_id", &filter.covers),
+    ] {
+        if !ids.is_empty() {
+            sql.push(" AND ")
+                .push(column)
+                .push(" IN ")
+                .bind_list(ids.iter().copied());
+        }
+    }
+    if let Some(a) = actor {
+        sql.push(" AND e.actor_id = ").bind(a);
+    }
+    if filter.without_comments {
+        sql.push(" AND e.category NOT IN ('patch-comment-created', 'cover-comment-created')");
+    }
+    if filter.without_extended {
+        sql.push(" AND e.category NOT IN ('check-updated', 'recheck-requested')");
+    }
+    if let Some(id) = filter.since_id {
+        sql.push(" AND e.id > ").bind(id);
+    }
+    filter.dates.push(sql, "e.date");
+}
+
+/// Wakes on every transaction that wrote events, on any process or node
+/// of a PostgreSQL site (the `patchtrack_event` notification of migration
+/// 0018). SQLite has no such thing; its readers poll.
+#[derive(Debug)]
+pub struct EventListener(sqlx::postgres::PgListener);
+
+impl EventListener {
+    /// Waits for the next notification (several may fold into one).
+    pub async fn next(&mut self) -> Result<()> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A listener for event writes on PostgreSQL; None on SQLite.
+    pub async fn event_listener(&self) -> Result<Option<EventListener>> {
+        if self.backend != crate::db::Backend::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen("patchtrack_event").await?;
+        Ok(Some(EventListener(listener)))
     }
 }

@@ -597,6 +597,25 @@ async fn create_comment(
                 ..EventRefs::default()
             };
             events.push("patch-comment-created", project.id, refs);
+            if let Some(contexts) = patchtrack_mail::trailers::recheck_request(&mail.content) {
+                // A request for the bots (API 1.5's `recheck-requested`),
+                // by the commenter's account when they have one.
+                let row = sqlx::query(
+                    "SELECT p.series_id, pe.user_id FROM patch p, person pe \
+                     WHERE p.id = $1 AND pe.id = $2",
+                )
+                .bind(patch_id)
+                .bind(submitter)
+                .fetch_one(&mut **tx)
+                .await?;
+                let refs = EventRefs {
+                    series: row.try_get("series_id")?,
+                    actor: row.try_get("user_id")?,
+                    ..refs
+                };
+                let detail = serde_json::Value::from(contexts).to_string();
+                events.push_detailed("recheck-requested", project.id, refs, detail);
+            }
             Ok(Outcome::PatchComment { id, patch_id })
         }
         Parent::Cover(cover_id) => {

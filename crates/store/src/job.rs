@@ -248,6 +248,52 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Gives back the jobs held by workers of this host (`host:PID:tag`
+    /// names) whose process is gone, so that a restarted server resumes
+    /// them at once instead of after the lease. `alive` says whether a
+    /// process id still runs; a reused pid only delays the recovery to
+    /// the lease's end. How many jobs came back.
+    pub async fn release_jobs_of_dead_workers(
+        &self,
+        host: &str,
+        alive: impl Fn(u32) -> bool,
+    ) -> Result<u64> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT locked_by FROM job WHERE status = 'pending' AND locked_by IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut released = 0;
+        for r in rows {
+            let holder: String = r.try_get("locked_by")?;
+            let mut parts = holder.rsplitn(3, ':');
+            let (_tag, pid, name) = (parts.next(), parts.next(), parts.next());
+            let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if name != Some(host) || alive(pid) {
+                continue;
+            }
+            let res = sqlx::query(
+                "UPDATE job SET locked_by = NULL, locked_until = NULL \
+                 WHERE locked_by = $1 AND status = 'pending'",
+            )
+            .bind(&holder)
+            .execute(&self.pool)
+            .await?;
+            released += res.rows_affected();
+            // And the webhook receivers its jobs held (`worker/job`).
+            sqlx::query(
+                "UPDATE webhook SET locked_by = NULL, locked_until = NULL \
+                 WHERE substr(locked_by, 1, length($1)) = $1",
+            )
+            .bind(format!("{holder}/"))
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(released)
+    }
+
     /// Marks a job this worker holds as done. False when the lease was
     /// lost (another worker has the job now).
     pub async fn complete_job(&self, id: i64, worker: &str) -> Result<bool> {

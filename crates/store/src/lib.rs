@@ -14,6 +14,7 @@ mod admin_log;
 mod bundle;
 mod cache;
 mod check;
+mod check_lifecycle;
 mod comment;
 mod confirmation;
 mod cover;
@@ -48,11 +49,14 @@ mod stats;
 pub(crate) mod tag;
 mod tally;
 pub mod time;
+mod token;
 mod user;
+mod webhook;
 
 pub use admin_log::AdminAction;
 pub use bundle::{Bundle, BundleChanges, BundleFilter, BundleOrder};
 pub use check::{Check, CheckCounts, CheckFilter, CheckOrder, CheckState, NewCheck};
+pub use check_lifecycle::{CheckChange, CheckRefused, EXTENDED_CATEGORIES, RecheckOf};
 pub use comment::{Comment, CommentOrder, Parent};
 pub use confirmation::{
     AccountRefused, CONFIRMATION_VALIDITY, Confirmation, ConfirmationKind, Expired, NewAccount,
@@ -62,7 +66,7 @@ pub use cover::{Cover, CoverFilter, CoverOrder};
 pub use db::{Backend, DEFAULT_GROUP_LIMIT, DEFAULT_URL, Store};
 pub use delegation::DelegationRule;
 pub use error::{Refused, Result, StoreError};
-pub use event::{CheckRef, CommentRef, Event, EventFilter};
+pub use event::{CheckRef, CommentRef, Event, EventFilter, EventListener, EventOrder};
 pub use ingest::{IngestOptions, Outcome};
 pub use job::{DEFAULT_MAX_ATTEMPTS, Failure, Job, JobStatus, NewJob, RetryPolicy};
 pub use lineage::{Evidence, Lineage, VersionRef};
@@ -82,7 +86,11 @@ pub use session::{SESSION_MICROS, Session, random_hex};
 pub use state::{Move, State};
 pub use stats::{Counts, PatchStatus, SeriesSummary};
 pub use tag::Tag;
+pub use token::{NewToken, Scope, TokenCheck, TokenInfo};
 pub use user::{
     Account, AccountChanges, NewUser, Principal, Settings, User, UserOrder, UserUpdate,
     hash_password,
+};
+pub use webhook::{
+    Attempt, Delivery, DeliveryStatus, NewWebhook, WEBHOOK_JOB, Webhook, WebhookUpdate,
 };

@@ -63,7 +63,7 @@ impl Store {
         patch_id: i64,
         update: &PatchUpdate,
     ) -> Result<std::result::Result<(), Refused>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_event_write().await?;
         let applied = apply(
             &mut tx,
             who,
@@ -93,7 +93,7 @@ impl Store {
         updates: &[(i64, PatchUpdate)],
         check_only: bool,
     ) -> Result<std::result::Result<(), Vec<(usize, Refused)>>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_event_write().await?;
         let now = time::now();
         let mut refused = Vec::new();
         for (i, (id, update)) in updates.iter().enumerate() {

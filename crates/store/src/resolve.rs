@@ -138,3 +138,19 @@ impl Store {
         Ok(Some(Some(out)))
     }
 }
+
+impl Store {
+    /// The projects `lookups` name (ids or linknames); `Some(empty)` for no
+    /// lookups, None when one names nothing.
+    pub async fn resolve_projects(&self, lookups: &[Lookup]) -> Result<Option<Vec<i64>>> {
+        self.resolve(Kind::Project, lookups).await
+    }
+
+    /// The user a lookup (id or username) names.
+    pub async fn resolve_user(&self, lookup: &Lookup) -> Result<Option<i64>> {
+        Ok(self
+            .resolve(Kind::User, std::slice::from_ref(lookup))
+            .await?
+            .and_then(|ids| ids.first().copied()))
+    }
+}

@@ -83,6 +83,7 @@ impl Store {
         projects: &[i64],
         category: Option<&str>,
         without_comments: bool,
+        without_extended: bool,
     ) -> Result<u64> {
         let mut sql = Sql::new(SUM);
         sql.push("event_tally t WHERE 1 = 1");
@@ -95,6 +96,9 @@ impl Store {
         }
         if without_comments {
             sql.push(" AND t.category NOT IN ('patch-comment-created', 'cover-comment-created')");
+        }
+        if without_extended {
+            sql.push(" AND t.category NOT IN ('check-updated', 'recheck-requested')");
         }
         sum(self, sql).await
     }

@@ -176,6 +176,8 @@ pub struct Principal {
     pub superuser: bool,
     /// Projects they maintain.
     pub maintains: Vec<i64>,
+    /// What the credential allows (a scoped token's limits).
+    pub scope: crate::token::Scope,
 }
 
 impl Principal {
@@ -242,7 +244,7 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<User> {
 
 /// The stored form of an API token: its SHA-256, so a leaked database
 /// does not leak usable tokens.
-fn token_digest(token: &str) -> String {
+pub(crate) fn token_digest(token: &str) -> String {
     let digest = sha2::Sha256::digest(token.trim().to_ascii_lowercase().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -377,19 +379,17 @@ impl Store {
             user,
             superuser: r.try_get::<i64, _>("is_superuser")? != 0,
             maintains,
+            scope: crate::token::Scope::Write,
         }))
     }
 
-    /// The user an API token belongs to.
+    /// The user an API token belongs to, with the token's scope (None
+    /// for an unknown or expired token: [`Store::check_token`] tells which).
     pub async fn authenticate_token(&self, token: &str) -> Result<Option<Principal>> {
-        let row = sqlx::query("SELECT user_id FROM api_token WHERE token_hash = $1")
-            .bind(token_digest(token))
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(r) => self.principal(r.try_get("user_id")?).await,
-            None => Ok(None),
-        }
+        Ok(match self.check_token(token).await? {
+            crate::token::TokenCheck::Valid(p) => Some(p),
+            _ => None,
+        })
     }
 
     /// The user with this username and password. Unknown users, users
@@ -466,8 +466,8 @@ impl Store {
     }
 
     /// Creates a new API token for `username`, replacing any previous one
-    /// (Patchwork keeps one per user), and returns it: 40 hex characters,
-    /// shown once, stored hashed.
+    /// (Patchwork keeps one per user; named, scoped tokens are kept), and
+    /// returns it: 40 hex characters, shown once, stored hashed.
     pub async fn create_token(&self, username: &str) -> Result<String> {
         let user = self
             .user_by_username(username)
@@ -479,7 +479,7 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("no randomness for a token: {e}")))?;
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM api_token WHERE user_id = $1")
+        sqlx::query("DELETE FROM api_token WHERE user_id = $1 AND name IS NULL")
             .bind(user.user.id)
             .execute(&mut *tx)
             .await?;
@@ -498,16 +498,16 @@ impl Store {
     /// Whether the user has an API token (tokens are stored hashed, so a
     /// profile can only say that one exists).
     pub async fn has_token(&self, user_id: i64) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 AS one FROM api_token WHERE user_id = $1")
+        let row = sqlx::query("SELECT 1 AS one FROM api_token WHERE user_id = $1 AND name IS NULL")
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
     }
 
-    /// Revokes the user's API token.
+    /// Revokes the user's (profile) API token; named tokens stay.
     pub async fn revoke_tokens(&self, user_id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM api_token WHERE user_id = $1")
+        sqlx::query("DELETE FROM api_token WHERE user_id = $1 AND name IS NULL")
             .bind(user_id)
             .execute(&self.pool)
             .await?;

@@ -547,7 +547,7 @@ async fn auto_supersede_only_where_the_project_asks() {
                     patches: v3.clone(),
                     ..EventFilter::default()
                 },
-                true,
+                patchtrack_store::EventOrder::DateAsc,
                 Page {
                     number: 1,
                     size: 100,

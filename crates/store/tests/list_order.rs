@@ -182,7 +182,7 @@ async fn every_page_holds_what_one_plain_sort_puts_there() {
                 ..EventFilter::default()
             };
             let mut whole_series = None;
-            let mut whole_events = [None, None];
+            let mut whole_events = [None, None, None, None];
             for size in [1000, 2, 3, 5] {
                 let mut got = Vec::new();
                 for number in 1..=1000 / size {
@@ -194,18 +194,28 @@ async fn every_page_holds_what_one_plain_sort_puts_there() {
                 }
                 let want = whole_series.get_or_insert_with(|| got.clone());
                 assert_eq!(&got, want, "series, pages of {size}");
-                for (ascending, whole) in [false, true].into_iter().zip(&mut whole_events) {
+                use patchtrack_store::EventOrder;
+                let orders = [
+                    EventOrder::DateDesc,
+                    EventOrder::DateAsc,
+                    EventOrder::IdAsc,
+                    EventOrder::IdDesc,
+                ];
+                for (order, whole) in orders.into_iter().zip(&mut whole_events) {
                     let mut got = Vec::new();
                     for number in 1..=1000 / size {
                         let page = Page { number, size };
-                        match store.events(&events, ascending, page).await.unwrap() {
+                        match store.events(&events, order, page).await.unwrap() {
                             Some(l) => got.extend(l.items.iter().map(|e| e.id)),
                             None => break,
                         }
                     }
                     let want = whole.get_or_insert_with(|| got.clone());
                     assert!(want.len() > 13, "the mails and changes made events");
-                    assert_eq!(&got, want, "events, ascending {ascending}, pages of {size}");
+                    assert_eq!(&got, want, "events, {order:?}, pages of {size}");
+                    if order == EventOrder::IdAsc {
+                        assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
+                    }
                 }
             }
         }

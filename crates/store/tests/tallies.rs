@@ -93,9 +93,19 @@ async fn agree(store: &Store, project: &str, delegate: i64, what: &str) -> u64 {
             ..EventFilter::default()
         };
         let e1 = store
-            .events(&events(DateRange::default()), false, PAGE)
+            .events(
+                &events(DateRange::default()),
+                patchtrack_store::EventOrder::DateDesc,
+                PAGE,
+            )
             .await;
-        let e2 = store.events(&events(ALWAYS), false, PAGE).await;
+        let e2 = store
+            .events(
+                &events(ALWAYS),
+                patchtrack_store::EventOrder::DateDesc,
+                PAGE,
+            )
+            .await;
         assert_eq!(
             e1.unwrap().map(|l| l.total),
             e2.unwrap().map(|l| l.total),

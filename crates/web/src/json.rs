@@ -111,6 +111,14 @@ impl Json {
         self
     }
 
+    /// An integer or null member.
+    pub fn opt_int(&mut self, k: &str, v: Option<i64>) -> &mut Self {
+        match v {
+            Some(v) => self.int(k, v),
+            None => self.null(k),
+        }
+    }
+
     /// A boolean member.
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k);

@@ -51,6 +51,8 @@ pub struct App {
     pub xmlrpc: bool,
     /// The zone of event and check dates ([`SiteZone`]).
     pub zone: SiteZone,
+    /// The watcher of new events that feeds the event streams.
+    pub events: Arc<api::Hub>,
 }
 
 impl App {
@@ -63,6 +65,7 @@ impl App {
             logins: Arc::default(),
             xmlrpc: true,
             zone: SiteZone::utc(),
+            events: Arc::default(),
         }
     }
 }

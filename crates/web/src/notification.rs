@@ -82,6 +82,28 @@ pub fn digest_mail(base: &str, from: Option<&str>, digest: &Digest) -> OutgoingM
     mail
 }
 
+/// The mail that tells a maintainer the tracker disabled a webhook they
+/// added, and how to turn it back on (which sends what waited).
+pub fn webhook_disabled_mail(
+    base: &str,
+    hook: &patchtrack_store::Webhook,
+    reason: &str,
+    to: &str,
+) -> OutgoingMail {
+    let base = base.trim_end_matches('/');
+    let body = format!(
+        "The webhook {url} (number {id}) kept failing and has been disabled:\n\
+         {reason}\n\n\
+         Its events wait in the queue. Once the receiver works again, turn the\n\
+         webhook back on and they are sent, in order:\n\n\
+         \x20   PATCH {base}/api/1.5/webhooks/{id}/  {{\"active\": true}}\n\n\
+         Its delivery log: {base}/api/1.5/webhooks/{id}/deliveries/\n",
+        url = hook.url,
+        id = hook.id,
+    );
+    OutgoingMail::new(to, &format!("Webhook disabled: {}", hook.url), body)
+}
+
 #[cfg(test)]
 mod tests {
     use patchtrack_store::{ChangedPatch, Digest};

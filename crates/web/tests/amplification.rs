@@ -134,6 +134,7 @@ async fn site(store: Store, count: usize) -> (axum::Router, Store, Vec<i64>, Str
         logins: Default::default(),
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
+        events: Default::default(),
     });
     (router, store, ids, token)
 }
@@ -376,6 +377,7 @@ async fn measure_list_of_a_huge_relation() {
         logins: Default::default(),
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
+        events: Default::default(),
     });
     let before = peak_rss_mib();
     for _ in 0..3 {

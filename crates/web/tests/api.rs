@@ -33,6 +33,7 @@ impl Site {
             logins: Default::default(),
             xmlrpc: true,
             zone,
+            events: Default::default(),
         });
         Site { store, router }
     }

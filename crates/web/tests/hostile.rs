@@ -271,6 +271,7 @@ async fn failed_logins_are_throttled() {
             logins: Default::default(),
             xmlrpc: true,
             zone: patchtrack_store::time::SiteZone::utc(),
+            events: Default::default(),
         });
         let basic = |user: &str, pw: &str| {
             Some(format!(

@@ -35,6 +35,7 @@ async fn site_with_user(store: &Store, username: &str, password: &str) -> axum::
         logins: Default::default(),
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
+        events: Default::default(),
     })
 }
 

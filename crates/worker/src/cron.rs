@@ -51,10 +51,15 @@ pub struct CronReport {
     pub tally_rows: u64,
     /// Finished jobs removed from the queue.
     pub jobs_purged: u64,
+    /// Delivered webhook deliveries removed from the log.
+    pub deliveries_purged: u64,
 }
 
 /// How long a finished job stays in the queue for admins to see.
 pub const KEEP_DONE_JOBS: Duration = Duration::from_secs(7 * 86_400);
+
+/// How long a delivered webhook delivery stays in the log.
+pub const KEEP_DELIVERIES: Duration = Duration::from_secs(30 * 86_400);
 
 impl CronReport {
     /// Whether the pass changed anything worth a log line.
@@ -89,8 +94,9 @@ impl std::fmt::Display for CronReport {
         )?;
         write!(
             f,
-            "housekeeping: {} tally rows folded, {} finished jobs removed",
-            self.tally_rows, self.jobs_purged
+            "housekeeping: {} tally rows folded, {} finished jobs removed, \
+             {} delivered webhook deliveries removed",
+            self.tally_rows, self.jobs_purged, self.deliveries_purged
         )
     }
 }
@@ -112,11 +118,16 @@ pub async fn run_pass(
     let jobs_purged = store
         .purge_done_jobs(patchtrack_store::time::now().saturating_sub(keep))
         .await?;
+    let keep = i64::try_from(KEEP_DELIVERIES.as_micros()).unwrap_or(i64::MAX);
+    let deliveries_purged = store
+        .purge_deliveries(patchtrack_store::time::now().saturating_sub(keep))
+        .await?;
     Ok(CronReport {
         notifications,
         expired,
         tally_rows,
         jobs_purged,
+        deliveries_purged,
     })
 }
 

@@ -5,13 +5,15 @@
 //! queue. A [`Worker`] claims due jobs of the kinds it has a [`Handler`]
 //! for, runs them, and records the outcome: done, or failed and retried
 //! with backoff. Any number of workers, in any number of processes, can
-//! share one queue. Outgoing mail is the [`mailer::Mailer`] handler; the
-//! periodic pass (notifications, expiry) is [`cron`].
+//! share one queue. Outgoing mail is the [`mailer::Mailer`] handler,
+//! webhook deliveries the [`webhook::WebhookSender`]; the periodic pass
+//! (notifications, expiry) is [`cron`].
 
 #![warn(missing_docs)]
 
 pub mod cron;
 pub mod mailer;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -58,6 +60,11 @@ pub trait Handler: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> &'static str;
     /// One attempt at one job.
     fn run<'a>(&'a self, job: &'a Job) -> Attempt<'a>;
+    /// How its failed attempts are spaced, when not as the worker's
+    /// [`Pace::retry`] (a webhook receiver is retried sooner than mail).
+    fn retry(&self) -> Option<RetryPolicy> {
+        None
+    }
 }
 
 /// How a worker paces itself.
@@ -92,6 +99,7 @@ impl Default for Pace {
 #[derive(Debug, Clone)]
 pub struct Worker {
     store: Store,
+    host: String,
     name: String,
     handlers: HashMap<&'static str, Arc<dyn Handler>>,
     pace: Pace,
@@ -104,10 +112,20 @@ impl Worker {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "localhost".into());
+        // The process id is only unique within its pid namespace (a
+        // container's); the namespace's inode names it.
+        let host = match std::fs::read_link("/proc/self/ns/pid") {
+            Ok(ns) => {
+                let ns = ns.to_string_lossy().replace(['[', ']'], "");
+                format!("{host}@{ns}")
+            }
+            Err(_) => host,
+        };
         let tag = patchtrack_store::random_hex(4).unwrap_or_default();
         Worker {
             store,
             name: format!("{host}:{}:{tag}", std::process::id()),
+            host,
             handlers: HashMap::new(),
             pace: Pace::default(),
         }
@@ -139,8 +157,9 @@ impl Worker {
         kinds
     }
 
-    /// Claims one batch of due jobs and runs them; how many it ran. A
-    /// database error is returned (nothing is lost: unfinished jobs come
+    /// Claims one batch of due jobs and runs them side by side (a slow
+    /// receiver or SMTP server delays only its own job); how many it ran.
+    /// A database error is returned (nothing is lost: unfinished jobs come
     /// back when their lease ends).
     pub async fn run_once(&self) -> patchtrack_store::Result<usize> {
         let kinds = self.kinds();
@@ -151,10 +170,26 @@ impl Worker {
             .store
             .claim_jobs(&kinds, &self.name, self.pace.batch, self.pace.lease)
             .await?;
-        for job in &jobs {
-            self.run_job(job).await?;
+        let n = jobs.len();
+        let mut running = tokio::task::JoinSet::new();
+        for job in jobs {
+            let worker = self.clone();
+            running.spawn(async move { worker.run_job(&job).await });
         }
-        Ok(jobs.len())
+        let mut first_error = None;
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => tracing::error!(error = %e, "job task failed: {e}"),
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
     }
 
     async fn run_job(&self, job: &Job) -> patchtrack_store::Result<()> {
@@ -173,9 +208,10 @@ impl Worker {
                 } else {
                     Failure::Transient
                 };
+                let retry = handler.retry().unwrap_or(self.pace.retry);
                 let status = self
                     .store
-                    .fail_job(job, &self.name, &e.message, failure, &self.pace.retry)
+                    .fail_job(job, &self.name, &e.message, failure, &retry)
                     .await?;
                 match status {
                     Some(JobStatus::Failed) => tracing::error!(
@@ -210,6 +246,19 @@ impl Worker {
             return;
         }
         tracing::info!(worker = %self.name, kinds = ?self.kinds(), "job worker started");
+        // A server killed mid-job left its jobs leased: take them back now.
+        let alive = |pid: u32| std::path::Path::new(&format!("/proc/{pid}")).exists();
+        match self
+            .store
+            .release_jobs_of_dead_workers(&self.host, alive)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{n} jobs of a stopped worker on this host taken back"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for the jobs of stopped workers: {e}")
+            }
+        }
         loop {
             match self.run_once().await {
                 Ok(0) => self.store.wait_for_jobs(self.pace.poll).await,

@@ -1,16 +1,18 @@
-//! `/api/events/`: the timeline bots poll, newest first.
+//! `/api/events/`: the timeline bots poll, newest first; in API 1.5
+//! also by id (`?since_id=`, `order=id`) and as a live stream
+//! ([`super::event_stream`]).
 
-use patchtrack_store::{Event, EventFilter, Lookup};
+use patchtrack_store::{Event, EventFilter, EventOrder, Lookup};
 
 use super::embed::Embed;
 use super::params::Invalid;
-use super::{Ctx, Reply, list_reply};
+use super::{Ctx, Reply, Version, list_reply};
 use crate::App;
 use crate::error::ApiError;
 use crate::json::Json;
 
 /// Patchwork's event categories.
-const CATEGORIES: [&str; 11] = [
+pub(crate) const CATEGORIES: [&str; 11] = [
     "cover-created",
     "patch-created",
     "patch-completed",
@@ -24,7 +26,7 @@ const CATEGORIES: [&str; 11] = [
     "patch-comment-created",
 ];
 
-fn render(e: &Embed<'_>, j: &mut Json, ev: &Event) {
+pub(super) fn render(e: &Embed<'_>, j: &mut Json, ev: &Event) {
     j.begin(None).int("id", ev.id).str("category", &ev.category);
     e.project(j, Some("project"), ev.project_id);
     j.str("date", &e.ctx.zone.iso(ev.date));
@@ -93,18 +95,49 @@ fn render(e: &Embed<'_>, j: &mut Json, ev: &Event) {
             patch(j);
             comment(j);
         }
+        // API 1.5's own categories (the lists of 1.0 to 1.4 leave them out).
+        "check-updated" => {
+            patch(j);
+            match &ev.check {
+                Some(c) => e.check(j, Some("check"), c),
+                None => {
+                    j.null("check");
+                }
+            }
+        }
+        "recheck-requested" => {
+            patch(j);
+            series(j);
+            comment(j);
+            let contexts: Vec<String> = ev
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok())
+                .unwrap_or_default();
+            j.begin_array(Some("contexts"));
+            for c in &contexts {
+                j.item_str(c);
+            }
+            j.end_array();
+        }
         _ => {}
     }
     j.end();
     j.end();
 }
 
-fn filter(ctx: &Ctx) -> Result<EventFilter, Invalid> {
+/// The list's filters; also the stream's (which takes every one but the
+/// dates).
+pub(super) fn filter(ctx: &Ctx) -> Result<EventFilter, Invalid> {
     let q = &ctx.params;
     let v = ctx.version;
+    let extended = v.at_least(Version::EXTENDED);
     let category = match q.last("category") {
         None => None,
         Some(c) if CATEGORIES.contains(&c) => Some(c.to_string()),
+        Some(c) if extended && patchtrack_store::EXTENDED_CATEGORIES.contains(&c) => {
+            Some(c.to_string())
+        }
         Some(_) => return Err(Invalid),
     };
     let actor = match q.last("actor") {
@@ -125,17 +158,79 @@ fn filter(ctx: &Ctx) -> Result<EventFilter, Invalid> {
         actor,
         dates: q.dates(&ctx.zone)?,
         without_comments: !v.at_least(3),
+        without_extended: !extended,
+        since_id: None,
     })
+}
+
+/// API 1.5's `?since_id=N`: only events after event N. A value that is
+/// not a whole number is a 400, as 1.5's own parameters are.
+pub(super) fn since_id(ctx: &Ctx) -> Result<Option<i64>, ApiError> {
+    if !ctx.version.at_least(Version::EXTENDED) {
+        return Ok(None);
+    }
+    match ctx.params.last("since_id") {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(|| ApiError::field("since_id", "A valid integer is required.")),
+    }
+}
+
+/// The order asked for: `date` (oldest first, from 1.2) or newest first
+/// as upstream; 1.5 adds `id` and `-id`, and lists oldest first by id
+/// when `since_id` is given without an order (a poller's next page).
+fn order(ctx: &Ctx, since_id: Option<i64>) -> EventOrder {
+    let v = ctx.version;
+    match ctx.params.last("order") {
+        Some("date") if v.at_least(2) => EventOrder::DateAsc,
+        Some("id") if v.at_least(Version::EXTENDED) => EventOrder::IdAsc,
+        Some("-id") if v.at_least(Version::EXTENDED) => EventOrder::IdDesc,
+        None if since_id.is_some() => EventOrder::IdAsc,
+        _ => EventOrder::DateDesc,
+    }
 }
 
 /// `GET /events/`.
 pub async fn list(app: &App, ctx: &Ctx) -> Result<Reply, ApiError> {
     let page = ctx.page()?;
-    let ascending = ctx.version.at_least(2) && ctx.params.last("order") == Some("date");
+    let since_id = since_id(ctx)?;
+    let order = order(ctx, since_id);
     let listed = match filter(ctx) {
-        Ok(f) => app.store.events(&f, ascending, page).await?,
+        Ok(f) => {
+            let f = EventFilter { since_id, ..f };
+            app.store.events(&f, order, page).await?
+        }
         Err(Invalid) => patchtrack_store::Listed::empty(page),
     };
     let e = Embed::load(app, ctx).await?;
     list_reply(ctx, page, listed, |j, ev| render(&e, j, ev))
+}
+
+/// The JSON `/api/1.5/events/` shows for one event, with links under
+/// `base`: the body of a webhook delivery. None when the event is gone.
+pub async fn event_body(app: &App, base: &str, event_id: i64) -> Result<Option<String>, ApiError> {
+    let Some(ev) = app.store.event(event_id).await? else {
+        return Ok(None);
+    };
+    let ctx = Ctx {
+        base: base.trim_end_matches('/').to_string(),
+        version: Version {
+            minor: Version::EXTENDED,
+            explicit: true,
+        },
+        format: None,
+        principal: None,
+        params: super::params::Params::parse(None),
+        path: "/api/1.5/events/".into(),
+        zone: app.zone.clone(),
+    };
+    let e = Embed::load(app, &ctx).await?;
+    let mut j = Json::new();
+    render(&e, &mut j, &ev);
+    Ok(Some(j.finish()))
 }

@@ -11,7 +11,8 @@ mod check;
 mod comment;
 mod cover;
 mod embed;
-mod event;
+pub(crate) mod event;
+mod event_stream;
 mod links;
 pub mod params;
 mod patch;
@@ -19,6 +20,7 @@ mod person;
 mod project;
 mod series;
 mod user;
+pub(crate) mod webhook;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -27,6 +29,8 @@ use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Listed, Page, Principal};
 
 pub use body::{Body, Input};
+pub use event::event_body;
+pub use event_stream::Hub;
 
 use crate::App;
 use crate::error::{ApiError, NOT_AUTHENTICATED};
@@ -75,7 +79,7 @@ impl Version {
 }
 
 /// What every handler knows about the request.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Ctx {
     /// `scheme://host` of absolute URLs, without a trailing slash.
     pub base: String,
@@ -143,6 +147,9 @@ pub struct Reply {
     body: String,
     link: Option<String>,
     location: Option<String>,
+    /// A body that goes on after the answer (the event stream), instead
+    /// of `body`.
+    stream: Option<axum::body::Body>,
 }
 
 impl Reply {
@@ -153,6 +160,7 @@ impl Reply {
             body,
             link: None,
             location: None,
+            stream: None,
         }
     }
 
@@ -163,6 +171,15 @@ impl Reply {
             body,
             link: None,
             location: Some(location),
+            stream: None,
+        }
+    }
+
+    /// 200 with a Server-Sent Events stream.
+    pub fn stream(body: axum::body::Body) -> Reply {
+        Reply {
+            stream: Some(body),
+            ..Reply::ok(String::new())
         }
     }
 
@@ -173,6 +190,7 @@ impl Reply {
             body: String::new(),
             link: None,
             location: None,
+            stream: None,
         }
     }
 }
@@ -229,6 +247,15 @@ enum Route {
     Bundles,
     Bundle(i64),
     Events,
+    EventStream,
+    SeriesChecks(i64),
+    SeriesCheck(i64, i64),
+    PatchRecheck(i64),
+    SeriesRecheck(i64),
+    ProjectWebhooks(String),
+    Webhook(i64),
+    WebhookDeliveries(i64),
+    DeliveryReplay(i64, i64),
 }
 
 impl Route {
@@ -259,9 +286,20 @@ impl Route {
             ["series"] => Route::SeriesList,
             ["series", s] => Route::Series(id(s)?),
             ["series", s, "interdiff"] => Route::SeriesInterdiff(id(s)?),
+            ["series", s, "checks"] => Route::SeriesChecks(id(s)?),
+            ["series", s, "checks", c] => Route::SeriesCheck(id(s)?, id(c)?),
+            ["series", s, "recheck"] => Route::SeriesRecheck(id(s)?),
+            ["patches", p, "recheck"] => Route::PatchRecheck(id(p)?),
             ["bundles"] => Route::Bundles,
             ["bundles", b] => Route::Bundle(id(b)?),
             ["events"] => Route::Events,
+            ["events", "stream"] => Route::EventStream,
+            ["projects", p, "webhooks"] if !p.is_empty() => {
+                Route::ProjectWebhooks((*p).to_string())
+            }
+            ["webhooks", w] => Route::Webhook(id(w)?),
+            ["webhooks", w, "deliveries"] => Route::WebhookDeliveries(id(w)?),
+            ["webhooks", w, "deliveries", d, "replay"] => Route::DeliveryReplay(id(w)?, id(d)?),
             _ => return None,
         })
     }
@@ -289,7 +327,16 @@ impl Route {
         match self {
             Route::PatchComments(_) | Route::CoverComments(_) => 1,
             Route::PatchComment(..) | Route::CoverComment(..) => 3,
-            Route::SeriesInterdiff(_) => Version::EXTENDED,
+            Route::SeriesInterdiff(_)
+            | Route::SeriesChecks(_)
+            | Route::SeriesCheck(..)
+            | Route::PatchRecheck(_)
+            | Route::SeriesRecheck(_)
+            | Route::EventStream
+            | Route::ProjectWebhooks(_)
+            | Route::Webhook(_)
+            | Route::WebhookDeliveries(_)
+            | Route::DeliveryReplay(..) => Version::EXTENDED,
             _ => 0,
         }
     }
@@ -299,14 +346,22 @@ impl Route {
     /// whole series and of a list of patches.
     fn allow(&self, version: Version) -> &'static str {
         match self {
-            Route::Patches | Route::Series(_) if version.at_least(Version::EXTENDED) => {
+            Route::Patches | Route::Series(_) | Route::PatchCheck(..) | Route::SeriesCheck(..)
+                if version.at_least(Version::EXTENDED) =>
+            {
                 "GET, PATCH, HEAD, OPTIONS"
             }
+            Route::SeriesChecks(_) => "GET, POST, HEAD, OPTIONS",
+            Route::PatchRecheck(_) | Route::SeriesRecheck(_) => "POST, OPTIONS",
             Route::Project(_) | Route::User(_) | Route::Patch(_) => {
                 "GET, PUT, PATCH, HEAD, OPTIONS"
             }
             Route::PatchComment(..) | Route::CoverComment(..) => "GET, PUT, PATCH, HEAD, OPTIONS",
-            Route::PatchChecks(_) | Route::Bundles => "GET, POST, HEAD, OPTIONS",
+            Route::PatchChecks(_) | Route::Bundles | Route::ProjectWebhooks(_) => {
+                "GET, POST, HEAD, OPTIONS"
+            }
+            Route::Webhook(_) => "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
+            Route::DeliveryReplay(..) => "POST, OPTIONS",
             Route::Bundle(_) => "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
@@ -341,6 +396,18 @@ impl Route {
             Route::Bundles => ("Bundle List Create", "List or create bundles."),
             Route::Bundle(_) => ("Bundle Detail", "Show a bundle."),
             Route::Events => ("Event List", "List events."),
+            Route::EventStream => ("Event Stream", "Follow events as Server-Sent Events."),
+            Route::SeriesChecks(_) => ("Series Check List Create", "List or create series checks."),
+            Route::SeriesCheck(..) => ("Series Check Detail", "Show or update a series check."),
+            Route::PatchRecheck(_) | Route::SeriesRecheck(_) => {
+                ("Recheck", "Ask the CI systems to test again.")
+            }
+            Route::ProjectWebhooks(_) => {
+                ("Webhook List Create", "List or add a project's webhooks.")
+            }
+            Route::Webhook(_) => ("Webhook Detail", "Show, change or remove a webhook."),
+            Route::WebhookDeliveries(_) => ("Delivery List", "List a webhook's deliveries."),
+            Route::DeliveryReplay(..) => ("Delivery Replay", "Send a delivery again."),
         }
     }
 }
@@ -387,9 +454,14 @@ pub(crate) async fn authenticate(
     };
     let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
     if scheme.eq_ignore_ascii_case("token") {
-        return match app.store.authenticate_token(rest.trim()).await? {
-            Some(p) => Ok(Some((p, Credential::Header))),
-            None => Err(ApiError::Forbidden("Invalid token.".into())),
+        return match app.store.check_token(rest.trim()).await? {
+            patchtrack_store::TokenCheck::Valid(p) => Ok(Some((p, Credential::Header))),
+            patchtrack_store::TokenCheck::Unknown => {
+                Err(ApiError::Forbidden("Invalid token.".into()))
+            }
+            patchtrack_store::TokenCheck::Expired => {
+                Err(ApiError::Forbidden("Token expired.".into()))
+            }
         };
     }
     if scheme.eq_ignore_ascii_case("basic") {
@@ -418,6 +490,36 @@ pub(crate) async fn authenticate(
         };
     }
     Ok(None)
+}
+
+/// A scoped token's limit, before any handler runs: a `read` token
+/// changes nothing, a `checks` token only posts and updates checks (on
+/// which projects, the check handlers decide). Sessions, passwords and
+/// `write` tokens pass.
+fn scope_allows(
+    scope: &patchtrack_store::Scope,
+    route: &Route,
+    method: &Method,
+) -> Result<(), ApiError> {
+    use patchtrack_store::Scope;
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    match scope {
+        Scope::Write => Ok(()),
+        Scope::Read => Err(ApiError::Forbidden(
+            "This token's scope is read: it may not change anything.".into(),
+        )),
+        Scope::Checks(_) => match route {
+            Route::PatchChecks(_)
+            | Route::PatchCheck(..)
+            | Route::SeriesChecks(_)
+            | Route::SeriesCheck(..) => Ok(()),
+            _ => Err(ApiError::Forbidden(
+                "This token's scope is checks: it may only post and update checks.".into(),
+            )),
+        },
+    }
 }
 
 /// Django's CSRF rule for session-authenticated unsafe requests: the
@@ -506,7 +608,7 @@ pub async fn serve(
     }
     let params = Params::parse(query);
     let format = params.last("format").map(str::to_string);
-    if format.is_none() && !acceptable(headers) {
+    if format.is_none() && !acceptable(headers) && !event_stream_accepted(&route, headers) {
         return finish(
             &route,
             version,
@@ -542,7 +644,14 @@ pub async fn serve(
             }
             None => None,
         };
+        if let Some(p) = &principal {
+            scope_allows(&p.scope, &route, &method)?;
+        }
         let ctx = Ctx { principal, ..ctx };
+        if route == Route::EventStream && method == Method::GET {
+            let last = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+            return event_stream::stream(app, ctx, last).await;
+        }
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
@@ -570,6 +679,15 @@ fn acceptable(headers: &HeaderMap) -> bool {
             "" | "*/*" | "application/*" | "application/json" | "text/*" | "text/html"
         )
     })
+}
+
+/// `Accept: text/event-stream`, which SSE clients send, for the stream.
+fn event_stream_accepted(route: &Route, headers: &HeaderMap) -> bool {
+    *route == Route::EventStream
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/event-stream"))
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -608,7 +726,7 @@ async fn dispatch(
         return Ok(Reply::ok(j.finish()));
     }
     let read = *method == Method::GET || *method == Method::HEAD;
-    if !read && !allowed.split(", ").any(|m| m == name) {
+    if !allowed.split(", ").any(|m| m == name) && (!read || !allowed.contains("GET")) {
         return Err(ApiError::MethodNotAllowed(name.to_string()));
     }
     let parse_body = || Body::parse(content_type, body);
@@ -634,7 +752,20 @@ async fn dispatch(
         Route::Patch(id) => patch::update(app, ctx, *id, method, &parse_body()?).await,
         Route::PatchChecks(p) if read => check::list(app, ctx, *p).await,
         Route::PatchChecks(p) => check::create(app, ctx, *p, &parse_body()?).await,
-        Route::PatchCheck(p, c) => check::detail(app, ctx, *p, *c).await,
+        Route::PatchCheck(p, c) if read => check::detail(app, ctx, *p, *c).await,
+        Route::PatchCheck(p, c) => check::update(app, ctx, *p, *c, &parse_body()?).await,
+        Route::SeriesChecks(s) if read => check::series_list(app, ctx, *s).await,
+        Route::SeriesChecks(s) => check::series_create(app, ctx, *s, &parse_body()?).await,
+        Route::SeriesCheck(s, c) if read => check::series_detail(app, ctx, *s, *c).await,
+        Route::SeriesCheck(s, c) => check::series_update(app, ctx, *s, *c, &parse_body()?).await,
+        Route::PatchRecheck(p) => {
+            let of = patchtrack_store::RecheckOf::Patch(*p);
+            check::recheck(app, ctx, of, &parse_body()?).await
+        }
+        Route::SeriesRecheck(s) => {
+            let of = patchtrack_store::RecheckOf::Series(*s);
+            check::recheck(app, ctx, of, &parse_body()?).await
+        }
         Route::PatchComments(p) => {
             comment::list(app, ctx, patchtrack_store::Parent::Patch(*p)).await
         }
@@ -666,6 +797,15 @@ async fn dispatch(
         Route::Bundle(id) if read => bundle::detail(app, ctx, *id).await,
         Route::Bundle(id) => bundle::write(app, ctx, *id, method, &parse_body()?).await,
         Route::Events => event::list(app, ctx).await,
+        // GET is answered before dispatch; HEAD gets the headers only.
+        Route::EventStream => Ok(Reply::ok(String::new())),
+        Route::ProjectWebhooks(p) if read => webhook::list(app, ctx, p).await,
+        Route::ProjectWebhooks(p) => webhook::create(app, ctx, p, &parse_body()?).await,
+        Route::Webhook(id) if read => webhook::detail(app, ctx, *id).await,
+        Route::Webhook(id) if *method == Method::DELETE => webhook::delete(app, ctx, *id).await,
+        Route::Webhook(id) => webhook::update(app, ctx, *id, &parse_body()?).await,
+        Route::WebhookDeliveries(id) => webhook::deliveries(app, ctx, *id).await,
+        Route::DeliveryReplay(id, d) => webhook::replay(app, ctx, *id, *d).await,
     }
 }
 
@@ -694,6 +834,10 @@ fn finish(
         _ => None,
     };
     let (status, body, link, location) = match result {
+        Ok(Reply {
+            stream: Some(stream),
+            ..
+        }) => return event_stream_response(stream),
         Ok(r) => (r.status, r.body, r.link, r.location),
         Err(e) => {
             if let ApiError::Internal(cause) = &e {
@@ -737,6 +881,21 @@ fn finish(
     if let Some(secs) = retry_after {
         h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
+    response
+}
+
+/// The answer of the event stream: never cached, never buffered by a
+/// proxy (nginx reads `X-Accel-Buffering`).
+fn event_stream_response(stream: axum::body::Body) -> Response {
+    let mut response = Response::new(stream);
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
     response
 }
 

@@ -28,6 +28,7 @@ pub(crate) mod render;
 mod series_list;
 mod submission;
 mod user;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -53,6 +54,14 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/project/{linkname}/settings/",
             get(project::settings).post(project::save_settings),
+        )
+        .route(
+            "/project/{linkname}/webhooks/",
+            get(webhooks::list).post(webhooks::change),
+        )
+        .route(
+            "/project/{linkname}/webhooks/{id}/",
+            get(webhooks::log).post(webhooks::replay),
         )
         .route(
             "/project/{linkname}/list/",

@@ -97,7 +97,11 @@ struct SettingsPage {
 }
 
 /// The project, when the requester maintains it.
-async fn maintained(req: &Req, linkname: &str, back_to: &str) -> Result<Project, PageError> {
+pub(super) async fn maintained(
+    req: &Req,
+    linkname: &str,
+    back_to: &str,
+) -> Result<Project, PageError> {
     let project = project_or_404(req, linkname).await?;
     match &req.principal {
         None => Err(PageError::login_first(back_to)),

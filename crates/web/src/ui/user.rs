@@ -21,10 +21,29 @@ struct ProfilePage {
     addresses: Vec<Address>,
     has_token: bool,
     new_token: Option<String>,
+    scoped_tokens: Vec<ScopedToken>,
+    new_scoped_token: Option<String>,
     items_per_page: i64,
     show_ids: bool,
     /// (name, URL)
     bundles: Vec<(String, String)>,
+}
+
+/// A named token as the profile lists it.
+struct ScopedToken {
+    id: i64,
+    name: String,
+    /// `checks on a, b`.
+    scope: String,
+    created: String,
+    expires: String,
+}
+
+/// What a new token shows on the page answering its creation.
+#[derive(Default)]
+struct Fresh {
+    token: Option<String>,
+    scoped: Option<String>,
 }
 
 /// One of the account's linked addresses, as the profile lists it.
@@ -36,7 +55,8 @@ struct Address {
     opted_out: bool,
 }
 
-async fn profile_page(req: Req, new_token: Option<String>) -> Result<Response, PageError> {
+async fn profile_page(req: Req, fresh: Fresh) -> Result<Response, PageError> {
+    let new_token = fresh.token;
     let Some(who) = req.principal.clone() else {
         return Err(PageError::login_first("/user/"));
     };
@@ -72,7 +92,33 @@ async fn profile_page(req: Req, new_token: Option<String>) -> Result<Response, P
             email: person.email,
         });
     }
+    let mut scoped_tokens = Vec::new();
+    for t in store.tokens_of(who.user.id).await? {
+        let scope = match &t.scope {
+            patchtrack_store::Scope::Checks(ids) => format!(
+                "checks on {}",
+                ids.iter()
+                    .map(|id| projects
+                        .get(id)
+                        .map_or_else(|| id.to_string(), |p| p.linkname.clone()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            other => other.name().to_string(),
+        };
+        scoped_tokens.push(ScopedToken {
+            id: t.id,
+            name: t.name,
+            scope,
+            created: patchtrack_store::time::iso(t.created),
+            expires: t
+                .expires
+                .map_or_else(|| "never".to_string(), patchtrack_store::time::iso),
+        });
+    }
     let page = ProfilePage {
+        scoped_tokens,
+        new_scoped_token: fresh.scoped,
         base: req.base(user.user.username.clone(), None),
         full_name: format!("{} {}", user.user.first_name, user.user.last_name)
             .trim()
@@ -98,7 +144,7 @@ async fn profile_page(req: Req, new_token: Option<String>) -> Result<Response, P
 
 /// `GET /user/`.
 pub async fn profile(req: Req) -> Result<Response, PageError> {
-    profile_page(req, None).await
+    profile_page(req, Fresh::default()).await
 }
 
 /// `POST /user/`: generate or revoke the API token, or save settings. A
@@ -110,6 +156,19 @@ pub async fn profile_post(FormPost(req, form): FormPost) -> Result<Response, Pag
     let store = &req.app.store;
     match form.get("action") {
         Some("generate") => new_token(req, &who).await,
+        Some("mint") => mint(req, &who, &form).await,
+        Some("revoke-scoped") => {
+            let revoked = match form.get("token").and_then(|t| t.parse::<i64>().ok()) {
+                Some(id) => store.revoke_token(who.user.id, id).await?,
+                None => false,
+            };
+            let message = if revoked {
+                "The token was revoked."
+            } else {
+                "No such token."
+            };
+            Ok(req.redirect("/user/", &[message.to_string()]))
+        }
         Some("revoke") => {
             store.revoke_tokens(who.user.id).await?;
             Ok(req.redirect("/user/", &["Your API token was revoked.".to_string()]))
@@ -142,7 +201,98 @@ pub async fn profile_post(FormPost(req, form): FormPost) -> Result<Response, Pag
 async fn new_token(mut req: Req, who: &patchtrack_store::Principal) -> Result<Response, PageError> {
     let token = req.app.store.create_token(&who.user.username).await?;
     req.message("A new API token was generated; the old one no longer works.");
-    profile_page(req, Some(token)).await
+    profile_page(
+        req,
+        Fresh {
+            token: Some(token),
+            scoped: None,
+        },
+    )
+    .await
+}
+
+/// A named, scoped token, shown once on the page that answers. A checks
+/// token is only for projects the user maintains.
+async fn mint(
+    mut req: Req,
+    who: &patchtrack_store::Principal,
+    form: &super::Form,
+) -> Result<Response, PageError> {
+    use patchtrack_store::Scope;
+    let name = form.get("name").unwrap_or("").trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Ok(req.redirect(
+            "/user/",
+            &["A token needs a name (up to 100 characters).".into()],
+        ));
+    }
+    let projects = req.app.store.projects_by_id().await?;
+    let scope = match form.get("scope") {
+        Some("read") => Scope::Read,
+        Some("write") => Scope::Write,
+        Some("checks") => {
+            let mut ids = Vec::new();
+            for linkname in form.all("project") {
+                match projects.values().find(|p| p.linkname == linkname) {
+                    Some(p) if who.maintains(p.id) => {
+                        if !ids.contains(&p.id) {
+                            ids.push(p.id);
+                        }
+                    }
+                    _ => {
+                        return Ok(req.redirect(
+                            "/user/",
+                            &[format!(
+                                "You do not maintain {linkname}: no checks token for it."
+                            )],
+                        ));
+                    }
+                }
+            }
+            if ids.is_empty() {
+                return Ok(req.redirect(
+                    "/user/",
+                    &["A checks token needs at least one project.".into()],
+                ));
+            }
+            Scope::Checks(ids)
+        }
+        _ => return Ok(req.redirect("/user/", &["Unknown scope.".into()])),
+    };
+    let expires = match form
+        .get("expires_days")
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        None => None,
+        Some(d) => match d.parse::<i64>() {
+            Ok(days) if (1..=3650).contains(&days) => {
+                Some(patchtrack_store::time::now().saturating_add(days * 86_400_000_000))
+            }
+            _ => {
+                return Ok(req.redirect("/user/", &["Expiry must be 1 to 3650 days.".into()]));
+            }
+        },
+    };
+    let (_, token) = req
+        .app
+        .store
+        .create_scoped_token(&patchtrack_store::NewToken {
+            user_id: who.user.id,
+            name,
+            scope,
+            expires,
+        })
+        .await?;
+    req.message("A new scoped token was made.");
+    profile_page(
+        req,
+        Fresh {
+            token: None,
+            scoped: Some(token),
+        },
+    )
+    .await
 }
 
 /// `POST /user/generate-token/`, Patchwork's own URL for the profile's

@@ -130,6 +130,7 @@ pub async fn fixture(store: Store) -> Fixture {
         logins: Default::default(),
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
+        events: Default::default(),
     });
     Fixture {
         router,
