@@ -1067,5 +1067,70 @@ body = insert_after(body, "\n  schemas:\n", """\
             type: string
             pattern: ^[-a-zA-Z0-9_]+$
 """, "\ncomponents:\n")
+# API 1.5's own event categories.
+body = insert_after(body, """                    - $ref: '#/components/schemas/EventPatchCommentCreated'
+""", """\
+                    - $ref: '#/components/schemas/EventCheckUpdated'
+                    - $ref: '#/components/schemas/EventRecheckRequested'
+""", "  /api/1.5/events:\n")
+body = insert_after(body, """                      patch-comment-created: '#/components/schemas/EventPatchCommentCreated'
+""", """\
+                      check-updated: '#/components/schemas/EventCheckUpdated'
+                      recheck-requested: '#/components/schemas/EventRecheckRequested'
+""", "  /api/1.5/events:\n")
+body = insert_after(body, """              - patch-comment-created
+""", """\
+              - check-updated
+              - recheck-requested
+""", "  /api/1.5/events:\n")
+body = insert_after(body, "\n  schemas:\n", """\
+    EventCheckUpdated:
+      title: Check update event
+      description: |
+        A check changed in place by its author (API 1.5).
+      allOf:
+        - $ref: '#/components/schemas/EventBase'
+        - type: object
+          properties:
+            category:
+              enum:
+                - check-updated
+            payload:
+              properties:
+                patch:
+                  $ref: '#/components/schemas/PatchEmbedded'
+                check:
+                  $ref: '#/components/schemas/CheckEmbedded'
+    EventRecheckRequested:
+      title: Recheck request event
+      description: |
+        A maintainer, or a Recheck-request line in a comment, asks the CI
+        systems to test a patch or a series again (API 1.5).
+      allOf:
+        - $ref: '#/components/schemas/EventBase'
+        - type: object
+          properties:
+            category:
+              enum:
+                - recheck-requested
+            payload:
+              properties:
+                patch:
+                  oneOf:
+                    - type: 'null'
+                    - $ref: '#/components/schemas/PatchEmbedded'
+                series:
+                  oneOf:
+                    - type: 'null'
+                    - $ref: '#/components/schemas/SeriesEmbedded'
+                comment:
+                  oneOf:
+                    - type: 'null'
+                    - $ref: '#/components/schemas/CommentEmbedded'
+                contexts:
+                  type: array
+                  items:
+                    type: string
+""", "\ncomponents:\n")
 with open(OUT, "w") as f:
     f.write(HEADER + "---\n" + body)

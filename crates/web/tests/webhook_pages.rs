@@ -141,6 +141,36 @@ async fn maintainers_manage_webhooks_and_tokens_on_their_pages() {
         .await;
         assert!(store.webhooks(1).await.unwrap().is_empty());
 
+        // A maintainer asks for a recheck from the patch page.
+        let (_, patch) = support::get(r, &format!("/api/patches/{}/", f.patch), None).await;
+        let page_url = patch["web_url"]
+            .as_str()
+            .unwrap()
+            .replace("http://pw.example.org", "");
+        let shown = send_page(r, "GET", &page_url, &maint.cookie, None, None).await;
+        assert!(shown.body.contains("recheck-form"), "for maintainers");
+        let visitor = send_page(r, "GET", &page_url, &other.cookie, None, None).await;
+        assert!(!visitor.body.contains("recheck-form"), "not for others");
+        let ask = format!(
+            "csrfmiddlewaretoken={}&action=recheck&contexts=ci%2C+bad%2Fone",
+            maint.csrf
+        );
+        let reply = send_page(r, "POST", &page_url, &maint.cookie, Some(&ask), None).await;
+        assert_eq!(reply.status, 302);
+        let (_, events) =
+            support::get(r, "/api/1.5/events/?category=recheck-requested", None).await;
+        assert_eq!(events[0]["payload"]["contexts"], serde_json::json!(["ci"]));
+        let refused = send_page(
+            r,
+            "POST",
+            &page_url,
+            &other.cookie,
+            Some(&ask.replace(&maint.csrf, &other.csrf)),
+            None,
+        )
+        .await;
+        assert_eq!(refused.status, 403);
+
         // Scoped tokens from the profile page: a checks token only for
         // projects one maintains.
         let mint = |user: &support::Session, scope: &str, project: &str| {

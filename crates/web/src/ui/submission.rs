@@ -84,6 +84,9 @@ struct SubmissionPage {
     /// Rendered (escaped) HTML.
     diff: Option<String>,
     editable: bool,
+    /// Whether the viewer maintains the project (and may ask the CI
+    /// systems for a recheck).
+    maintainer: bool,
     bundle_forms: bool,
     states: Vec<(i64, String)>,
     delegates: Vec<(i64, String)>,
@@ -340,6 +343,10 @@ async fn patch_page(req: Req, project: Project, patch: Patch) -> Result<Response
         checks: check_views(checks, &req.app.zone),
         diff: diff.map(render::diff),
         editable,
+        maintainer: req
+            .principal
+            .as_ref()
+            .is_some_and(|p| p.maintains(project.id)),
         bundle_forms: req.principal.is_some(),
         states: states.iter().map(|s| (s.id, s.name.clone())).collect(),
         delegates: delegates
@@ -377,6 +384,30 @@ pub async fn patch_post(
             super::list::add_to_bundle(&req, &who, bundle, &[patch.id]).await?
         }
         Some("address") => vec![address_comment(&req, Parent::Patch(patch.id), &form).await?],
+        Some("recheck") => {
+            if !who.maintains(project.id) {
+                return Err(PageError::forbidden(
+                    "Only the project's maintainers can ask for a recheck.",
+                ));
+            }
+            let contexts: Vec<String> = form
+                .get("contexts")
+                .unwrap_or("")
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|c| {
+                    !c.is_empty()
+                        && c.len() <= 255
+                        && c.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+                .take(patchtrack_mail::trailers::MAX_RECHECK_CONTEXTS)
+                .map(str::to_string)
+                .collect();
+            let of = patchtrack_store::RecheckOf::Patch(patch.id);
+            store.request_recheck(of, who.user.id, &contexts).await?;
+            vec!["Recheck requested: the CI systems are told.".to_string()]
+        }
         _ => {
             if !store.can_edit_patch(&who, patch.id).await? {
                 return Err(PageError::forbidden(
@@ -485,6 +516,7 @@ pub async fn cover(
         checks: Vec::new(),
         diff: None,
         editable: false,
+        maintainer: false,
         bundle_forms: false,
         states: Vec::new(),
         delegates: Vec::new(),
