@@ -12,6 +12,7 @@ mod affinity;
 mod dump;
 mod import;
 mod input;
+mod lmtp;
 mod mailin;
 mod parse;
 mod repair;
@@ -48,6 +49,10 @@ enum Command {
     Migrate,
     /// Store one mail (standard input or FILE), for an MTA pipe.
     Parsemail(mailin::ParsemailArgs),
+    /// Take mail over LMTP (RFC 2033), for Postfix's and Exim's LMTP
+    /// transports: one reply per recipient once the mail is committed,
+    /// 451 when the database is unavailable.
+    Lmtp(lmtp::LmtpArgs),
     /// Store every mail of mbox files and Maildirs.
     Parsearchive(mailin::ParsearchiveArgs),
     /// Re-parse every stored mail of a project (after a parser fix) and
@@ -404,6 +409,7 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
         Command::State(cmd) => admin::state(&open(&cli.database).await?, cmd).await?,
         Command::Token(cmd) => admin::token(&open(&cli.database).await?, cmd).await?,
         Command::Serve(args) => serve(&cli.database, args).await?,
+        Command::Lmtp(args) => lmtp::run(open(&cli.database).await?, args).await?,
         Command::Retag(args) => repair::retag(&open(&cli.database).await?, args).await?,
         Command::Rehash(args) => repair::rehash(&open(&cli.database).await?, args).await?,
         Command::Dumparchive(args) => dump::run(&open(&cli.database).await?, args).await?,
@@ -570,7 +576,7 @@ fn main() -> ExitCode {
         affinity::unpinned()
     };
     // The server uses every core; one-shot commands need one thread.
-    let runtime = if matches!(cli.command, Command::Serve(_)) {
+    let runtime = if matches!(cli.command, Command::Serve(_) | Command::Lmtp(_)) {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

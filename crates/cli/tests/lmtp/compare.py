@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Compares two patchtrack SQLite databases: the number of patches,
+covers, comments and series, and each series' cover and patches (by
+message-id). With --export, writes DB's raw mails in commit order as an
+mboxrd file instead.
+
+    compare.py A.db B.db
+    compare.py --export A.db OUT.mbox
+"""
+import re
+import sqlite3
+import sys
+
+
+def counts(db):
+    c = sqlite3.connect(db)
+    return {t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("patch", "cover", "patch_comment", "cover_comment", "series")}
+
+
+def grouping(db):
+    c = sqlite3.connect(db)
+    groups = {}
+    for sid, cover in c.execute(
+            "SELECT s.id, COALESCE(c.msgid, '') FROM series s LEFT JOIN cover c ON c.id = s.cover_letter_id"):
+        groups[sid] = [cover]
+    for sid, msgid in c.execute("SELECT series_id, msgid FROM patch WHERE series_id IS NOT NULL ORDER BY msgid"):
+        groups.setdefault(sid, [""]).append(msgid)
+    return sorted(tuple(g) for g in groups.values())
+
+
+if sys.argv[1] == "--export":
+    c = sqlite3.connect(sys.argv[2])
+    with open(sys.argv[3], "wb") as out:
+        for (data,) in c.execute("SELECT data FROM raw_mail ORDER BY id"):
+            out.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
+            for line in data.split(b"\n"):
+                if re.match(rb"^>*From ", line):
+                    line = b">" + line
+                out.write(line + b"\n")
+            out.write(b"\n")
+    sys.exit(0)
+
+a, b = sys.argv[1], sys.argv[2]
+ca, cb = counts(a), counts(b)
+ga, gb = grouping(a), grouping(b)
+print(f"{ca} / {cb}")
+if ca != cb or ga != gb:
+    print("DIFFERENT")
+    sys.exit(1)
+print("same")
