@@ -239,3 +239,73 @@ fn site_path(name: &str) -> (String, String) {
         path.display().to_string(),
     )
 }
+
+/// One mail over a session already greeted: the reply to its DATA.
+fn deliver(s: &mut BufReader<TcpStream>, msgid: &str) -> String {
+    let start = converse(s, "MAIL FROM:<a@b>\r\nRCPT TO:<list@x>\r\nDATA\r\n", 3);
+    assert!(start[2].starts_with("354"), "{start:?}");
+    let mail = format!(
+        "From: A <a@example.org>\r\nTo: s@example.org\r\nSubject: [PATCH] {msgid}\r\n\
+         Message-Id: <{msgid}>\r\nDate: Mon, 3 Feb 2020 04:05:07 +0000\r\n\r\n\
+         A change.\r\n---\r\ndiff --git a/f b/f\r\n--- a/f\r\n+++ b/f\r\n\
+         @@ -1 +1 @@\r\n-a\r\n+b\r\n.\r\n"
+    );
+    converse(s, &mail, 1).remove(0)
+}
+
+#[test]
+fn a_database_gone_away_gets_451_and_the_retried_mail_is_stored_once() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(url) = rt.block_on(common::postgres_url()) else {
+        return;
+    };
+    let (base, name) = url.rsplit_once('/').unwrap();
+    patchtrack(&url, &["migrate"]);
+    patchtrack(
+        &url,
+        &[
+            "project",
+            "add",
+            "--linkname",
+            "s",
+            "--name",
+            "S",
+            "--listid",
+            "series.example.org",
+        ],
+    );
+    let server = lmtp(&url, &[]);
+    let stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut s = BufReader::new(stream);
+    let mut greeting = String::new();
+    s.read_line(&mut greeting).unwrap();
+    converse(&mut s, "LHLO x\r\n", 1);
+    assert_eq!(deliver(&mut s, "before@x"), "250 2.0.0 stored");
+
+    // The database goes away: no new connections, the open ones killed.
+    let admin = rt
+        .block_on(patchtrack_store::Store::connect_with(
+            &format!("{base}/postgres"),
+            1,
+        ))
+        .unwrap();
+    let sql = |q: String| rt.block_on(admin.execute_admin(&q)).unwrap();
+    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+    sql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ));
+    let refused = deliver(&mut s, "during@x");
+    assert!(refused.starts_with("451 4.3.0"), "{refused}");
+
+    // Back: the MTA's retry stores it, once.
+    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    assert_eq!(deliver(&mut s, "during@x"), "250 2.0.0 stored");
+    assert_eq!(deliver(&mut s, "during@x"), "250 2.0.0 already stored");
+    assert_eq!(deliver(&mut s, "before@x"), "250 2.0.0 already stored");
+}

@@ -106,9 +106,13 @@ pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
             }
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             // SQLite: 5 BUSY, 6 LOCKED, 517 BUSY_SNAPSHOT; PostgreSQL:
-            // 40001 serialization failure, 40P01 deadlock.
-            matches!(code.as_str(), "5" | "6" | "517" | "261" | "40001" | "40P01")
-                || db.message().contains("database is locked")
+            // 40001 serialization failure, 40P01 deadlock, and 57P01-03: the
+            // server ended this connection (an admin, a restart), which
+            // a new connection may not suffer.
+            matches!(
+                code.as_str(),
+                "5" | "6" | "517" | "261" | "40001" | "40P01" | "57P01" | "57P02" | "57P03"
+            ) || db.message().contains("database is locked")
         }
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
         _ => false,
