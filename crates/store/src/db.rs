@@ -213,6 +213,13 @@ impl Store {
         self.repair_state_slugs().await
     }
 
+    /// One round trip to the database: whether it answers now (for the
+    /// readiness probe).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Runs one administrative statement (for example `CREATE DATABASE`),
     /// outside any transaction. For tools and tests, not for request paths.
     pub async fn execute_admin(&self, sql: &str) -> Result<()> {

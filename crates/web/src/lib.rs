@@ -77,6 +77,8 @@ pub fn router(app: App) -> Router {
         .route("/api", axum::routing::any(api_root))
         .route("/api/", axum::routing::any(api_root))
         .route("/api/{*rest}", axum::routing::any(api_rest))
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(readyz))
         .merge(pages::routes())
         .merge(ui::routes())
         .merge(download::routes())
@@ -85,6 +87,48 @@ pub fn router(app: App) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_nul))
         .with_state(app)
+}
+
+/// `GET /healthz`: the process serves requests (a liveness probe: it
+/// asks nothing of the database, so a database outage does not get the
+/// server restarted for nothing).
+async fn healthz() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        "ok\n",
+    )
+        .into_response()
+}
+
+/// `GET /readyz`: the database answers (a readiness probe: a load
+/// balancer sends no traffic to a node whose database is away). 503 with
+/// the reason otherwise.
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    use axum::response::IntoResponse;
+    let text = [(
+        axum::http::header::CONTENT_TYPE,
+        "text/plain; charset=utf-8",
+    )];
+    let probe = tokio::time::timeout(std::time::Duration::from_secs(5), app.store.ping()).await;
+    match probe {
+        Ok(Ok(())) => (text, "ready\n".to_string()).into_response(),
+        Ok(Err(e)) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            text,
+            format!("database unavailable: {e}\n"),
+        )
+            .into_response(),
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            text,
+            "database unavailable: no answer within 5 s\n".to_string(),
+        )
+            .into_response(),
+    }
 }
 
 /// A NUL can only reach a URL as `%00`, and nothing stored holds one
