@@ -10,32 +10,12 @@
 mod common;
 #[path = "../../worker/tests/support/mod.rs"]
 mod smtp;
+mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use patchtrack_store::{ConfirmationKind, OutgoingMail, Store};
-
-fn patchtrack(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .arg("--database")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok_run(db: &str, args: &[&str]) -> String {
-    let out = patchtrack(db, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use support::{Server, http, ok_run, serve};
 
 fn patch_mail(from: &str, msgid: &str, subject: &str) -> String {
     format!(
@@ -108,69 +88,6 @@ fn site(name: &str, senders: &[(&str, &str)]) -> (String, String) {
         ok_run(&db, &["parsemail", file.to_str().unwrap()]);
     }
     (db, token)
-}
-
-/// A running `patchtrack serve`, killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(db: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", db, "serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env("PATCHTRACK_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            eprintln!("serve: {line}");
-        }
-    });
-    Server { child, addr }
-}
-
-/// One HTTP/1.1 request over a fresh connection: the status code and the
-/// body.
-fn http(addr: &str, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for h in headers {
-        req.push_str(h);
-        req.push_str("\r\n");
-    }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(req.as_bytes()).unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn set_state(server: &Server, token: &str, patch: i64, state: &str) {

@@ -10,35 +10,17 @@
 
 #[path = "../../store/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-
-fn patchtrack(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .arg("--database")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok_run(db: &str, args: &[&str]) -> String {
-    let out = patchtrack(db, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use support::{Server, ok_run};
 
 /// One patch mail of project `p`.
 fn patch_mail(msgid: &str, subject: &str) -> String {
@@ -116,73 +98,21 @@ fn sqlite_db(name: &str) -> String {
     format!("sqlite://{}", path.display())
 }
 
-/// A running `patchtrack serve`, killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `patchtrack serve` without the periodic pass.
 fn serve(db: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args([
-            "--database",
-            db,
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-cron",
-        ])
-        .args(extra)
-        .env("PATCHTRACK_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            eprintln!("serve: {line}");
-        }
-    });
-    Server { child, addr }
+    support::serve(db, &[&["--no-cron"], extra].concat())
 }
 
-/// One HTTP/1.1 request over a fresh connection: status and body.
+/// One JSON request with a token: status and body.
 fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Authorization: Token {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    let auth = format!("Authorization: Token {token}");
+    support::http(
+        addr,
+        method,
+        path,
+        &[&auth, "Content-Type: application/json"],
+        body,
+    )
 }
 
 fn json(body: &str) -> serde_json::Value {

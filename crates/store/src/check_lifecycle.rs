@@ -142,12 +142,13 @@ impl Store {
             if let Some(d) = &change.description {
                 sql.push(", description = ").bind(d.clone());
             }
-            sql.push(" WHERE id = ").bind(*id);
-            sql.execute(&mut *tx).await?;
-            let row = sqlx::query("SELECT state, target_url FROM check_result WHERE id = $1")
+            sql.push(" WHERE id = ")
                 .bind(*id)
-                .fetch_one(&mut *tx)
-                .await?;
+                .push(" RETURNING state, target_url");
+            let row = sql
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::Inconsistent("a check vanished while updated".into()))?;
             let state = CheckState::parse(&row.try_get::<i64, _>("state")?.to_string())
                 .unwrap_or(CheckState::Pending);
             let url: Option<String> = row.try_get("target_url")?;

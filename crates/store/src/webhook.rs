@@ -482,17 +482,14 @@ impl Store {
                 .await?;
             None
         } else {
-            sqlx::query(
-                "UPDATE webhook SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+            let row = sqlx::query(
+                "UPDATE webhook SET failing_since = COALESCE(failing_since, $1) WHERE id = $2 \
+                 RETURNING failing_since",
             )
             .bind(now)
             .bind(delivery.webhook_id)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            let row = sqlx::query("SELECT failing_since FROM webhook WHERE id = $1")
-                .bind(delivery.webhook_id)
-                .fetch_optional(&mut *tx)
-                .await?;
             match row {
                 Some(r) => r.try_get("failing_since")?,
                 None => None,

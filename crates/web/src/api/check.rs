@@ -225,6 +225,16 @@ fn target_url(v: &Input) -> Result<Option<String>, ApiError> {
     Ok(Some(u))
 }
 
+/// An update the store refused, worded for the API.
+fn check_refused(refused: patchtrack_store::CheckRefused) -> ApiError {
+    match refused {
+        patchtrack_store::CheckRefused::NotFound => ApiError::no_match("Check"),
+        patchtrack_store::CheckRefused::NotAuthor => {
+            ApiError::Forbidden("Only the check's author may change it.".into())
+        }
+    }
+}
+
 /// What an update asks to change.
 fn check_change(body: &Body) -> Result<patchtrack_store::CheckChange, ApiError> {
     let state = match body.get("state") {
@@ -263,17 +273,11 @@ pub async fn update(
     let who = ctx.require_user()?;
     may_post_checks(app, who, patch_id).await?;
     let change = check_change(body)?;
-    match app
-        .store
+    app.store
         .update_check(patch_id, id, who.user.id, &change)
         .await?
-    {
-        Ok(_) => detail(app, ctx, patch_id, id).await,
-        Err(patchtrack_store::CheckRefused::NotFound) => Err(ApiError::no_match("Check")),
-        Err(patchtrack_store::CheckRefused::NotAuthor) => Err(ApiError::Forbidden(
-            "Only the check's author may change it.".into(),
-        )),
-    }
+        .map_err(check_refused)?;
+    detail(app, ctx, patch_id, id).await
 }
 
 /// The series' project, for one who may post checks on it: a `checks`
@@ -379,17 +383,11 @@ pub async fn series_update(
     let who = ctx.require_user()?;
     series_for_checks(app, who, series_id).await?;
     let change = check_change(body)?;
-    match app
-        .store
+    app.store
         .update_check(c.patch_id, id, who.user.id, &change)
         .await?
-    {
-        Ok(_) => series_detail(app, ctx, series_id, id).await,
-        Err(patchtrack_store::CheckRefused::NotFound) => Err(ApiError::no_match("Check")),
-        Err(patchtrack_store::CheckRefused::NotAuthor) => Err(ApiError::Forbidden(
-            "Only the check's author may change it.".into(),
-        )),
-    }
+        .map_err(check_refused)?;
+    series_detail(app, ctx, series_id, id).await
 }
 
 /// `POST /api/1.5/patches/ID/recheck/` and `/api/1.5/series/ID/recheck/`
