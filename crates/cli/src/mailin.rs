@@ -129,6 +129,104 @@ fn generalise(why: &str) -> String {
     why.to_string()
 }
 
+/// Stores a stream of parsed mail one transaction per mail, counting the
+/// outcomes: the store side of `parsearchive` and `import-public-inbox`.
+pub struct Storer<'a> {
+    store: &'a Store,
+    options: IngestOptions,
+    summary: Summary,
+    next_analyze: u64,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+impl<'a> Storer<'a> {
+    /// A storer that overrides the mails' list id with `list_id`.
+    pub fn new(store: &'a Store, list_id: Option<String>) -> Storer<'a> {
+        let progress = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {pos} messages, {per_sec}, {elapsed} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Storer {
+            store,
+            options: IngestOptions { list_id },
+            summary: Summary::default(),
+            next_analyze: 1_000,
+            progress,
+        }
+    }
+
+    /// Messages handled so far.
+    pub fn messages(&self) -> u64 {
+        self.summary.messages
+    }
+
+    /// Stores one mail. A mail the database refuses for what it holds is
+    /// counted with its reason and the stream goes on; a database that is
+    /// away is an error that stops it (re-run later).
+    pub async fn store(&mut self, item: &input::Item, parsed: ParsedMail) -> Result<()> {
+        let outcome = match self
+            .store
+            .ingest_parsed(&item.data, parsed, &self.options)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(e) if !e.is_transient() => {
+                eprintln!("patchtrack: {}: {e}", item.origin);
+                Outcome::Rejected(format!("not stored: {e}"))
+            }
+            Err(e) => return Err(e).with_context(|| format!("storing {}", item.origin)),
+        };
+        self.summary.add(&outcome);
+        // Statistics at 1,000 mails and each fourfold growth after: a few
+        // ANALYZE runs over the whole import keep the planner on the
+        // message-id indexes (see `Store::refresh_statistics`).
+        if self.summary.messages == self.next_analyze {
+            self.store.refresh_statistics().await?;
+            self.next_analyze *= 4;
+        }
+        // An import adds a few tally rows per mail; folding them now and
+        // then keeps list counts cheap while it runs.
+        if self.summary.messages.is_multiple_of(100_000) {
+            self.store.compact_tallies().await?;
+        }
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
+        Ok(())
+    }
+
+    /// Folds the tallies, refreshes the statistics and prints the summary.
+    pub async fn finish(self) -> Result<()> {
+        if self.summary.messages > 0 {
+            self.store.compact_tallies().await?;
+            self.store.refresh_statistics().await?;
+        }
+        if let Some(bar) = self.progress {
+            bar.finish_and_clear();
+        }
+        // The mail is stored by now: a reader that went away (`| head`)
+        // loses only the summary, which is no reason to fail.
+        match self.summary.print(&mut std::io::stdout().lock()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Parses one mail, turning a parser panic into an unparseable mail so
+/// that one bad message never stops the ones after it.
+pub fn parse_guarded(data: &[u8]) -> ParsedMail {
+    std::panic::catch_unwind(|| parse_mail(data, &ParseOptions::default()))
+        .unwrap_or_else(|_| ParsedMail::unparseable("the parser failed on this mail"))
+}
+
 /// Imports archives, one transaction per mail, so an interrupted import
 /// can simply be run again.
 pub async fn parsearchive(
@@ -136,29 +234,12 @@ pub async fn parsearchive(
     args: &ParsearchiveArgs,
     cores: &affinity::Cores,
 ) -> Result<()> {
-    let options = IngestOptions {
-        list_id: args.list_id.clone(),
-    };
     let quoting = if args.mboxo {
         Quoting::Raw
     } else {
         Quoting::Mboxrd
     };
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos} messages, {per_sec}, {elapsed} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Some(bar)
-    } else {
-        None
-    };
-    let mut summary = Summary::default();
-    let mut next_analyze = 1_000;
+    let mut storer = Storer::new(store, args.list_id.clone());
     // A reader thread splits the archives and parses each mail while this
     // task stores the one before; the bounded channel keeps memory bounded
     // by a few messages. The reader may run on any core (see `affinity`).
@@ -169,11 +250,7 @@ pub async fn parsearchive(
         affinity::release(&cores);
         for path in &paths {
             input::for_each_message(path, quoting, &mut |item| {
-                let parsed =
-                    std::panic::catch_unwind(|| parse_mail(&item.data, &ParseOptions::default()))
-                        .unwrap_or_else(|_| {
-                            ParsedMail::unparseable("the parser failed on this mail")
-                        });
+                let parsed = parse_guarded(&item.data);
                 tx.blocking_send((item, parsed))
                     .map_err(|_| anyhow::anyhow!("import stopped"))
             })?;
@@ -181,47 +258,10 @@ pub async fn parsearchive(
         Ok(())
     });
     while let Some((item, parsed)) = rx.recv().await {
-        let outcome = match store.ingest_parsed(&item.data, parsed, &options).await {
-            Ok(outcome) => outcome,
-            // A mail the database refuses for what it holds must not stop
-            // the archive: it is counted with its reason and the import
-            // goes on. A database that is away stops it (re-run later).
-            Err(e) if !e.is_transient() => {
-                eprintln!("patchtrack parsearchive: {}: {e}", item.origin);
-                Outcome::Rejected(format!("not stored: {e}"))
-            }
-            Err(e) => return Err(e).with_context(|| format!("storing {}", item.origin)),
-        };
-        summary.add(&outcome);
-        // Statistics at 1,000 mails and each fourfold growth after: a few
-        // ANALYZE runs over the whole import keep the planner on the
-        // message-id indexes (see `Store::refresh_statistics`).
-        if summary.messages == next_analyze {
-            store.refresh_statistics().await?;
-            next_analyze *= 4;
-        }
-        // An import adds a few tally rows per mail; folding them now and
-        // then keeps list counts cheap while it runs.
-        if summary.messages % 100_000 == 0 {
-            store.compact_tallies().await?;
-        }
-        if let Some(bar) = &progress {
-            bar.inc(1);
-        }
+        storer.store(&item, parsed).await?;
     }
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the archive reader panicked"))??;
-    store.compact_tallies().await?;
-    store.refresh_statistics().await?;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    // The mail is stored by now: a reader that went away (`| head`)
-    // loses only the summary, which is no reason to fail.
-    match summary.print(&mut std::io::stdout().lock()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-        _ => {}
-    }
-    Ok(())
+    storer.finish().await
 }

@@ -15,6 +15,7 @@ mod input;
 mod lmtp;
 mod mailin;
 mod parse;
+mod public_inbox;
 mod repair;
 
 use std::process::ExitCode;
@@ -94,6 +95,9 @@ enum Command {
     /// empty database, keeping every id; exits non-zero when rows were
     /// left out (listed) or --verify finds a difference.
     ImportPatchwork(import::Args),
+    /// Store the mail of a public-inbox archive (v1 or v2, every epoch),
+    /// oldest first; a later run reads only the commits added since.
+    ImportPublicInbox(public_inbox::ImportPublicInboxArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -418,6 +422,9 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
             if !import::run(&open_bulk(&cli.database).await?, args).await? {
                 anyhow::bail!("the import is incomplete or differs from its source (see above)");
             }
+        }
+        Command::ImportPublicInbox(args) => {
+            public_inbox::run(&open_bulk(&cli.database).await?, args).await?;
         }
         Command::Replacerelations(args) => {
             repair::replace_relations(&open(&cli.database).await?, args).await?;

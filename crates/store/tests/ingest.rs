@@ -725,3 +725,29 @@ async fn crlf_bodies_are_stored_as_decoded_with_the_plain_hash() {
         assert!(plain.hash.is_some());
     }
 }
+
+#[tokio::test]
+async fn inbox_marks_move_forward_and_count_what_was_read() {
+    for store in common::stores().await {
+        assert_eq!(store.inbox_mark("root-a").await.unwrap(), None);
+        store
+            .set_inbox_mark("root-a", "/srv/a/git/0.git", "c1", 10)
+            .await
+            .unwrap();
+        store
+            .set_inbox_mark("root-a", "/mirror/a/git/0.git", "c2", 5)
+            .await
+            .unwrap();
+        store
+            .set_inbox_mark("root-b", "/srv/a/git/1.git", "d1", 1)
+            .await
+            .unwrap();
+        let a = store.inbox_mark("root-a").await.unwrap().unwrap();
+        assert_eq!(
+            (a.path.as_str(), a.last_commit.as_str(), a.messages),
+            ("/mirror/a/git/0.git", "c2", 15)
+        );
+        let b = store.inbox_mark("root-b").await.unwrap().unwrap();
+        assert_eq!((b.last_commit.as_str(), b.messages), ("d1", 1));
+    }
+}

@@ -2,10 +2,12 @@
 """Compares two patchtrack SQLite databases: the number of patches,
 covers, comments and series, and each series' cover and patches (by
 message-id). With --export, writes DB's raw mails in commit order as an
-mboxrd file instead.
+mboxrd file instead; with --counts, prints one database's counts and
+groups, for a test to compare.
 
     compare.py A.db B.db
     compare.py --export A.db OUT.mbox
+    compare.py --counts A.db
 """
 import re
 import sqlite3
@@ -39,6 +41,12 @@ if sys.argv[1] == "--export":
                     line = b">" + line
                 out.write(line + b"\n")
             out.write(b"\n")
+    sys.exit(0)
+
+if sys.argv[1] == "--counts":
+    print(counts(sys.argv[2]))
+    for group in grouping(sys.argv[2]):
+        print(" ".join(group))
     sys.exit(0)
 
 a, b = sys.argv[1], sys.argv[2]
