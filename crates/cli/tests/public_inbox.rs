@@ -181,22 +181,7 @@ fn import(db: &str, inbox: &Path) -> (String, String) {
 fn parsearchive(name: &str, mails: &[Vec<u8>]) -> PathBuf {
     let (db, path) = site(name);
     let mbox = common::scratch_dir().join(format!("{name}.mbox"));
-    let mut out = Vec::new();
-    for mail in mails {
-        out.extend_from_slice(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n");
-        for line in mail.split_inclusive(|&b| b == b'\n') {
-            let unquoted = line.iter().position(|&b| b != b'>').unwrap_or(line.len());
-            if line[unquoted..].starts_with(b"From ") {
-                out.push(b'>');
-            }
-            out.extend_from_slice(line);
-        }
-        if !mail.ends_with(b"\n") {
-            out.push(b'\n');
-        }
-        out.push(b'\n');
-    }
-    std::fs::write(&mbox, out).unwrap();
+    common::write_mboxrd(&mbox, mails);
     patchtrack(
         &db,
         &[

@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::event::{EventRefs, Events};
 use crate::grouping::{self, Member};
 use crate::project::Project;
-use crate::{delegation, lineage, person, tag, time};
+use crate::{delegation, lineage, person, raw_mail, tag, time};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -283,13 +283,15 @@ async fn truncated_collision(
     if msgid.chars().count() < 255 {
         return Ok(false);
     }
-    let row = sqlx::query("SELECT data FROM raw_mail WHERE project_id = $1 AND msgid = $2")
-        .bind(project_id)
-        .bind(msgid)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT data, compression FROM raw_mail WHERE project_id = $1 AND msgid = $2",
+    )
+    .bind(project_id)
+    .bind(msgid)
+    .fetch_optional(&mut **tx)
+    .await?;
     let Some(row) = row else { return Ok(false) };
-    let stored: Vec<u8> = row.try_get("data")?;
+    let stored = raw_mail::unpack(row.try_get("data")?, row.try_get("compression")?)?;
     Ok(full_message_id_of(&stored) != full_message_id_of(raw))
 }
 
@@ -297,14 +299,16 @@ async fn truncated_collision(
 /// its message-id (every stored patch, cover and comment has its bytes
 /// here): then `None`, and the mail is a duplicate.
 async fn save_raw(tx: &mut Tx, project_id: i64, msgid: &str, raw: &[u8]) -> Result<Option<i64>> {
+    let (data, compression) = raw_mail::pack(raw);
     let row = sqlx::query(
-        "INSERT INTO raw_mail (project_id, msgid, received, data) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (project_id, msgid) DO NOTHING RETURNING id",
+        "INSERT INTO raw_mail (project_id, msgid, received, data, compression) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, msgid) DO NOTHING RETURNING id",
     )
     .bind(project_id)
     .bind(msgid)
     .bind(time::now())
-    .bind(raw.to_vec())
+    .bind(data)
+    .bind(compression)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.map(|r| r.try_get("id")).transpose()?)

@@ -39,6 +39,7 @@ mod patch;
 mod patch_update;
 mod person;
 mod project;
+mod raw_mail;
 mod refs;
 mod reparse;
 mod resolve;

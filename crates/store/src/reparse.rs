@@ -62,11 +62,11 @@ impl Store {
             let raw_id: i64 = raw.try_get("id")?;
             result.examined += 1;
             let mut tx = self.begin_write().await?;
-            let data: Vec<u8> = sqlx::query("SELECT data FROM raw_mail WHERE id = $1")
+            let row = sqlx::query("SELECT data, compression FROM raw_mail WHERE id = $1")
                 .bind(raw_id)
                 .fetch_one(&mut *tx)
-                .await?
-                .try_get("data")?;
+                .await?;
+            let data = crate::raw_mail::unpack(row.try_get("data")?, row.try_get("compression")?)?;
             let mail = parse_mail(&data, &options);
             let name =
                 patchtrack_mail::text::truncate_chars(mail.name.as_deref().unwrap_or(""), 255);

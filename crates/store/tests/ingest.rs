@@ -751,3 +751,21 @@ async fn inbox_marks_move_forward_and_count_what_was_read() {
         assert_eq!((b.last_commit.as_str(), b.messages), ("d1", 1));
     }
 }
+
+#[tokio::test]
+async fn raw_mail_is_kept_compressed_and_read_back_byte_for_byte() {
+    for store in common::stores().await {
+        let project = common::project(&store, "test", LIST).await;
+        let mut mails = series_file("base-cover-letter.mbox");
+        // A mail too small to gain from compression is kept as it came.
+        mails.push(
+            b"From: A <a@example.org>\nSubject: [PATCH] t\nMessage-Id: <tiny@x>\n\n---\n\
+              diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
+                .to_vec(),
+        );
+        ingest_all(&store, &mails).await;
+        assert_eq!(store.raw_mails_in_order(project.id).await.unwrap(), mails);
+        let reparsed = store.reparse(project.id).await.unwrap();
+        assert_eq!((reparsed.examined, reparsed.changed), (4, 0));
+    }
+}

@@ -1,15 +1,12 @@
 #!/usr/bin/env python3
 """Compares two patchtrack SQLite databases: the number of patches,
 covers, comments and series, and each series' cover and patches (by
-message-id). With --export, writes DB's raw mails in commit order as an
-mboxrd file instead; with --counts, prints one database's counts and
-groups, for a test to compare.
+message-id). With --counts, prints one database's counts and groups,
+for a test to compare.
 
     compare.py A.db B.db
-    compare.py --export A.db OUT.mbox
     compare.py --counts A.db
 """
-import re
 import sqlite3
 import sys
 
@@ -30,18 +27,6 @@ def grouping(db):
         groups.setdefault(sid, [""]).append(msgid)
     return sorted(tuple(g) for g in groups.values())
 
-
-if sys.argv[1] == "--export":
-    c = sqlite3.connect(sys.argv[2])
-    with open(sys.argv[3], "wb") as out:
-        for (data,) in c.execute("SELECT data FROM raw_mail ORDER BY id"):
-            out.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
-            for line in data.split(b"\n"):
-                if re.match(rb"^>*From ", line):
-                    line = b">" + line
-                out.write(line + b"\n")
-            out.write(b"\n")
-    sys.exit(0)
 
 if sys.argv[1] == "--counts":
     print(counts(sys.argv[2]))

@@ -316,6 +316,26 @@ pub fn mbox(data: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `mails` as an mboxrd file (what `parsearchive` reads back unchanged).
+pub fn write_mboxrd(path: &Path, mails: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    for mail in mails {
+        out.extend_from_slice(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n");
+        for line in mail.split_inclusive(|&b| b == b'\n') {
+            let unquoted = line.iter().position(|&b| b != b'>').unwrap_or(line.len());
+            if line[unquoted..].starts_with(b"From ") {
+                out.push(b'>');
+            }
+            out.extend_from_slice(line);
+        }
+        if !mail.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
+
 /// The API tokens of the migration fixture's users (testdata/migration/
 /// README.md): `sha1("patchwork-site:" + username)`.
 pub const MIGRATION_TOKENS: &[(&str, &str)] = &[
