@@ -543,6 +543,7 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
         xmlrpc: !args.no_xmlrpc,
         zone,
         events: Default::default(),
+        metrics: Default::default(),
     };
     let base = args
         .base_url

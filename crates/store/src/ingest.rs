@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::event::{EventRefs, Events};
 use crate::grouping::{self, Member};
 use crate::project::Project;
-use crate::{delegation, lineage, person, raw_mail, tag, time};
+use crate::{delegation, lineage, metrics, person, raw_mail, tag, time};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -116,6 +116,21 @@ impl Store {
         first: ParsedMail,
         options: &IngestOptions,
     ) -> Result<Outcome> {
+        let outcome = self.ingest_counted(raw, first, options).await?;
+        if !outcome.is_stored() {
+            self.count_unstored(&outcome).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Stores a mail; a stored one is counted in its transaction, the
+    /// caller counts the others.
+    async fn ingest_counted(
+        &self,
+        raw: &[u8],
+        first: ParsedMail,
+        options: &IngestOptions,
+    ) -> Result<Outcome> {
         match first.kind {
             Kind::Invalid => {
                 return Ok(Outcome::Rejected(first.reason.unwrap_or_default()));
@@ -167,6 +182,12 @@ impl Store {
                 let (outcome, submitter) =
                     store_mail(&mut tx, &self.caches, &project, &mail, raw).await?;
                 if outcome.is_stored() {
+                    let (counter, reason) = metrics::label(&outcome);
+                    sqlx::query(metrics::COUNT_MAIL)
+                        .bind(counter)
+                        .bind(reason)
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await?;
                     if let (Some(id), Some(author)) = (submitter, &mail.submitter) {
                         // One name per address in the cache: a mail under
@@ -283,13 +304,12 @@ async fn truncated_collision(
     if msgid.chars().count() < 255 {
         return Ok(false);
     }
-    let row = sqlx::query(
-        "SELECT data, compression FROM raw_mail WHERE project_id = $1 AND msgid = $2",
-    )
-    .bind(project_id)
-    .bind(msgid)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row =
+        sqlx::query("SELECT data, compression FROM raw_mail WHERE project_id = $1 AND msgid = $2")
+            .bind(project_id)
+            .bind(msgid)
+            .fetch_optional(&mut **tx)
+            .await?;
     let Some(row) = row else { return Ok(false) };
     let stored = raw_mail::unpack(row.try_get("data")?, row.try_get("compression")?)?;
     Ok(full_message_id_of(&stored) != full_message_id_of(raw))

@@ -33,6 +33,7 @@ mod job;
 mod lineage;
 pub mod listing;
 pub mod maintenance;
+mod metrics;
 mod notification;
 mod outgoing_mail;
 mod patch;
@@ -74,6 +75,7 @@ pub use ingest::{IngestOptions, Outcome};
 pub use job::{DEFAULT_MAX_ATTEMPTS, Failure, Job, JobStatus, NewJob, RetryPolicy};
 pub use lineage::{Evidence, Lineage, VersionRef};
 pub use listing::{DateRange, Listed, Lookup, Page, Position};
+pub use metrics::{MailCount, PoolState, QueueLength};
 pub use notification::{
     ChangedPatch, Digest, NOTIFICATION_DELAY, NotificationRun, PendingNotification,
 };

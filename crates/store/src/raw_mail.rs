@@ -35,8 +35,9 @@ pub(crate) fn unpack(data: Vec<u8>, compression: i32) -> Result<Vec<u8>> {
                 .flatten()
                 .unwrap_or(0)
                 .min(256 << 20);
-            zstd::bulk::decompress(&data, usize::try_from(size).unwrap_or(0))
-                .map_err(|e| StoreError::Inconsistent(format!("a stored mail does not decompress: {e}")))
+            zstd::bulk::decompress(&data, usize::try_from(size).unwrap_or(0)).map_err(|e| {
+                StoreError::Inconsistent(format!("a stored mail does not decompress: {e}"))
+            })
         }
         other => Err(StoreError::Inconsistent(format!(
             "a stored mail has unknown compression {other}"
@@ -53,7 +54,12 @@ mod tests {
         let mail = b"From: A <a@example.org>\nSubject: [PATCH] x\n\n".repeat(40);
         let (packed, how) = pack(&mail);
         assert_eq!(how, ZSTD);
-        assert!(packed.len() * 4 < mail.len(), "{} of {}", packed.len(), mail.len());
+        assert!(
+            packed.len() * 4 < mail.len(),
+            "{} of {}",
+            packed.len(),
+            mail.len()
+        );
         assert_eq!(unpack(packed, how).unwrap(), mail);
     }
 

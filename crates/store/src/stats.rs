@@ -140,12 +140,11 @@ impl Store {
     /// The original bytes of every mail stored for a project, in the order
     /// they were stored.
     pub async fn raw_mails_in_order(&self, project_id: i64) -> Result<Vec<Vec<u8>>> {
-        let rows = sqlx::query(
-            "SELECT data, compression FROM raw_mail WHERE project_id = $1 ORDER BY id",
-        )
-        .bind(project_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT data, compression FROM raw_mail WHERE project_id = $1 ORDER BY id")
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| crate::raw_mail::unpack(r.try_get("data")?, r.try_get("compression")?))
             .collect()

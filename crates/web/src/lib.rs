@@ -14,6 +14,7 @@ mod html;
 mod interdiff;
 pub mod json;
 pub mod mbox;
+pub mod metrics;
 pub mod notification;
 mod pages;
 mod refusal;
@@ -53,6 +54,8 @@ pub struct App {
     pub zone: SiteZone,
     /// The watcher of new events that feeds the event streams.
     pub events: Arc<api::Hub>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl App {
@@ -66,6 +69,7 @@ impl App {
             xmlrpc: true,
             zone: SiteZone::utc(),
             events: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 }
@@ -79,6 +83,7 @@ pub fn router(app: App) -> Router {
         .route("/api/{*rest}", axum::routing::any(api_rest))
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(readyz))
+        .route("/metrics", axum::routing::get(metrics::serve))
         .merge(pages::routes())
         .merge(ui::routes())
         .merge(download::routes())
@@ -86,6 +91,10 @@ pub fn router(app: App) -> Router {
         .merge(autocomplete::routes())
         .layer(axum::extract::DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(axum::middleware::from_fn(refuse_nul))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metrics::track,
+        ))
         .with_state(app)
 }
 
@@ -174,7 +183,11 @@ async fn api_root(
         Ok(b) => b,
         Err(refused) => return api::body_refused(&refused),
     };
-    api::serve(&app, method, "", uri.query(), &headers, body, client).await
+    let mut response = api::serve(&app, method, "", uri.query(), &headers, body, client).await;
+    response
+        .extensions_mut()
+        .insert(metrics::RouteLabel(api::route_label("")));
+    response
 }
 
 async fn api_rest(
@@ -191,7 +204,11 @@ async fn api_rest(
         Err(refused) => return api::body_refused(&refused),
     };
     let rest = uri.path().strip_prefix("/api/").unwrap_or("");
-    api::serve(&app, method, rest, uri.query(), &headers, body, client).await
+    let mut response = api::serve(&app, method, rest, uri.query(), &headers, body, client).await;
+    response
+        .extensions_mut()
+        .insert(metrics::RouteLabel(api::route_label(rest)));
+    response
 }
 
 /// Serves the site on `listener` until the process is stopped, within

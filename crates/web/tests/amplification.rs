@@ -135,6 +135,7 @@ async fn site(store: Store, count: usize) -> (axum::Router, Store, Vec<i64>, Str
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
         events: Default::default(),
+        metrics: Default::default(),
     });
     (router, store, ids, token)
 }
@@ -378,6 +379,7 @@ async fn measure_list_of_a_huge_relation() {
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
         events: Default::default(),
+        metrics: Default::default(),
     });
     let before = peak_rss_mib();
     for _ in 0..3 {

@@ -34,6 +34,7 @@ impl Site {
             xmlrpc: true,
             zone,
             events: Default::default(),
+            metrics: Default::default(),
         });
         Site { store, router }
     }

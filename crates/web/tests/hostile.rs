@@ -272,6 +272,7 @@ async fn failed_logins_are_throttled() {
             xmlrpc: true,
             zone: patchtrack_store::time::SiteZone::utc(),
             events: Default::default(),
+            metrics: Default::default(),
         });
         let basic = |user: &str, pw: &str| {
             Some(format!(

@@ -36,6 +36,7 @@ async fn site_with_user(store: &Store, username: &str, password: &str) -> axum::
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
         events: Default::default(),
+        metrics: Default::default(),
     })
 }
 

@@ -258,7 +258,66 @@ enum Route {
     DeliveryReplay(i64, i64),
 }
 
+/// The route of an API path as `/metrics` labels it: its pattern, with
+/// ids as `{id}`, the version as `{version}` when the path names one,
+/// and a path that routes nowhere as `/api/unmatched`.
+pub fn route_label(rest: &str) -> &'static str {
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let (versioned, segments) = match segments.first().and_then(|s| Version::parse(s)) {
+        Some(_) => (true, &segments[1..]),
+        None => (false, &segments[..]),
+    };
+    let Some(route) = Route::parse(segments) else {
+        return "/api/unmatched";
+    };
+    let pattern = route.pattern();
+    if versioned { pattern.1 } else { pattern.0 }
+}
+
 impl Route {
+    /// The route's pattern without and with the version segment.
+    fn pattern(&self) -> (&'static str, &'static str) {
+        macro_rules! p {
+            ($tail:literal) => {
+                (concat!("/api/", $tail), concat!("/api/{version}/", $tail))
+            };
+        }
+        match self {
+            Route::Index => p!(""),
+            Route::Projects => p!("projects/"),
+            Route::Project(_) => p!("projects/{id}/"),
+            Route::Users => p!("users/"),
+            Route::User(_) => p!("users/{id}/"),
+            Route::People => p!("people/"),
+            Route::Person(_) => p!("people/{id}/"),
+            Route::Patches => p!("patches/"),
+            Route::Patch(_) => p!("patches/{id}/"),
+            Route::PatchChecks(_) => p!("patches/{id}/checks/"),
+            Route::PatchCheck(..) => p!("patches/{id}/checks/{id}/"),
+            Route::PatchComments(_) => p!("patches/{id}/comments/"),
+            Route::PatchComment(..) => p!("patches/{id}/comments/{id}/"),
+            Route::Covers => p!("covers/"),
+            Route::Cover(_) => p!("covers/{id}/"),
+            Route::CoverComments(_) => p!("covers/{id}/comments/"),
+            Route::CoverComment(..) => p!("covers/{id}/comments/{id}/"),
+            Route::SeriesList => p!("series/"),
+            Route::Series(_) => p!("series/{id}/"),
+            Route::SeriesInterdiff(_) => p!("series/{id}/interdiff/"),
+            Route::Bundles => p!("bundles/"),
+            Route::Bundle(_) => p!("bundles/{id}/"),
+            Route::Events => p!("events/"),
+            Route::EventStream => p!("events/stream/"),
+            Route::SeriesChecks(_) => p!("series/{id}/checks/"),
+            Route::SeriesCheck(..) => p!("series/{id}/checks/{id}/"),
+            Route::PatchRecheck(_) => p!("patches/{id}/recheck/"),
+            Route::SeriesRecheck(_) => p!("series/{id}/recheck/"),
+            Route::ProjectWebhooks(_) => p!("projects/{id}/webhooks/"),
+            Route::Webhook(_) => p!("webhooks/{id}/"),
+            Route::WebhookDeliveries(_) => p!("webhooks/{id}/deliveries/"),
+            Route::DeliveryReplay(..) => p!("webhooks/{id}/deliveries/{id}/replay/"),
+        }
+    }
+
     fn parse(segments: &[&str]) -> Option<Route> {
         let id = |s: &str| -> Option<i64> {
             (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))

@@ -131,6 +131,7 @@ pub async fn fixture(store: Store) -> Fixture {
         xmlrpc: true,
         zone: patchtrack_store::time::SiteZone::utc(),
         events: Default::default(),
+        metrics: Default::default(),
     });
     Fixture {
         router,

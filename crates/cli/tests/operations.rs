@@ -1,0 +1,184 @@
+//! What an admin running the server relies on, with the real binary:
+//! `/metrics` scraped and read by Prometheus' own text parser.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+#[path = "../../store/tests/common/mod.rs"]
+mod common;
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use support::{http, ok_run, serve};
+
+fn site(name: &str) -> String {
+    let path = common::scratch_dir().join(format!("{name}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let db = format!("sqlite://{}", path.display());
+    ok_run(&db, &["migrate"]);
+    ok_run(
+        &db,
+        &[
+            "project",
+            "add",
+            "--linkname",
+            "s",
+            "--name",
+            "S",
+            "--listid",
+            "series.example.org",
+        ],
+    );
+    db
+}
+
+/// Samples of a scrape, parsed by `prometheus_client`'s parser.
+fn parse_metrics(text: &str) -> Vec<serde_json::Value> {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/operations/parse_metrics.py");
+    // Debian's python, where apt puts python3-prometheus-client.
+    let python = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No module named 'prometheus_client'") {
+        let msg = "\n*** prometheus_client NOT FOUND (apt-get install python3-prometheus-client): \
+                   the scrape is not parsed ***\n";
+        assert!(
+            std::env::var("PATCHTRACK_REQUIRE_PROMETHEUS").is_err(),
+            "{msg}"
+        );
+        eprintln!("{msg}");
+        return Vec::new();
+    }
+    assert!(
+        out.status.success(),
+        "the parser refused the scrape: {stderr}\n{text}"
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn value(samples: &[serde_json::Value], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s["name"] == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s["labels"][k].as_str() == Some(v))
+        })
+        .and_then(|s| s["value"].as_f64())
+}
+
+#[test]
+fn metrics_count_requests_by_route_mail_by_outcome_and_parse_as_prometheus_text() {
+    let db = site("metrics");
+    let series = common::testdata().join("patchwork/series/base-cover-letter.mbox");
+    let series = series.to_str().unwrap();
+    ok_run(
+        &db,
+        &["parsearchive", "--list-id", "series.example.org", series],
+    );
+    // Again: three duplicates; and one mail for no project.
+    ok_run(
+        &db,
+        &["parsearchive", "--list-id", "series.example.org", series],
+    );
+    ok_run(
+        &db,
+        &["parsearchive", "--list-id", "nobody.example.org", series],
+    );
+
+    let server = serve(&db, &[]);
+    for path in [
+        "/api/1.2/patches/",
+        "/api/1.2/patches/",
+        "/api/patches/1/",
+        "/api/1.3/patches/99999/",
+    ] {
+        http(&server.addr, "GET", path, &["Accept: application/json"], "");
+    }
+    http(&server.addr, "GET", "/project/s/list/", &[], "");
+    http(&server.addr, "GET", "/no/such/page/", &[], "");
+    let (status, text) = http(&server.addr, "GET", "/metrics", &[], "");
+    assert_eq!(status, 200, "{text}");
+    let samples = parse_metrics(&text);
+    if samples.is_empty() {
+        return;
+    }
+    let requests = |route: &str, status: &str| {
+        value(
+            &samples,
+            "patchtrack_http_requests_total",
+            &[("route", route), ("method", "GET"), ("status", status)],
+        )
+    };
+    assert_eq!(
+        requests("/api/{version}/patches/", "200"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(requests("/api/patches/{id}/", "200"), Some(1.0), "{text}");
+    assert_eq!(
+        requests("/api/{version}/patches/{id}/", "404"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        requests("/project/{linkname}/list/", "200"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(requests("unmatched", "404"), Some(1.0), "{text}");
+    // The histogram: cumulative buckets ending in +Inf, equal to the count.
+    let inf = value(
+        &samples,
+        "patchtrack_http_request_duration_seconds_bucket",
+        &[("route", "/api/{version}/patches/"), ("le", "+Inf")],
+    );
+    let count = value(
+        &samples,
+        "patchtrack_http_request_duration_seconds_count",
+        &[("route", "/api/{version}/patches/")],
+    );
+    assert_eq!((inf, count), (Some(2.0), Some(2.0)), "{text}");
+
+    let mail = |outcome: &str, reason: &str| {
+        value(
+            &samples,
+            "patchtrack_mail_total",
+            &[("outcome", outcome), ("reason", reason)],
+        )
+    };
+    assert_eq!(mail("patch", ""), Some(2.0), "{text}");
+    assert_eq!(mail("cover", ""), Some(1.0), "{text}");
+    assert_eq!(mail("duplicate", ""), Some(3.0), "{text}");
+    assert_eq!(mail("dropped", "no project"), Some(3.0), "{text}");
+    assert_eq!(value(&samples, "patchtrack_database_up", &[]), Some(1.0));
+    assert!(value(&samples, "patchtrack_database_connections_max", &[]).unwrap() >= 1.0);
+    let types: Vec<(&str, &str)> = samples
+        .iter()
+        .map(|s| (s["family"].as_str().unwrap(), s["type"].as_str().unwrap()))
+        .collect();
+    assert!(types.contains(&("patchtrack_http_request_duration_seconds", "histogram")));
+    assert!(types.contains(&("patchtrack_mail", "counter")));
+}
