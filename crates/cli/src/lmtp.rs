@@ -156,6 +156,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     store: &Store,
     options: &IngestOptions,
     max_size: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
@@ -171,14 +172,19 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = tokio::time::timeout(
-            IDLE,
-            (&mut reader)
-                .take(COMMAND_LIMIT as u64)
-                .read_until(b'\n', &mut line),
-        )
-        .await
-        .context("the client went silent")??;
+        // Between two commands a stop closes the session (RFC 5321's 421:
+        // the MTA keeps what it has not sent and tries again later); a
+        // mail being received or stored is finished first.
+        let mut limited = (&mut reader).take(COMMAND_LIMIT as u64);
+        let read = tokio::time::timeout(IDLE, limited.read_until(b'\n', &mut line));
+        let n = tokio::select! {
+            n = read => n.context("the client went silent")??,
+            _ = crate::shutdown::requested(&mut stop) => {
+                write.write_all(b"421 4.3.2 shutting down; try again later\r\n").await?;
+                write.flush().await?;
+                return Ok(());
+            }
+        };
         if n == 0 {
             return Ok(());
         }
@@ -252,49 +258,87 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Serves LMTP until the process is stopped.
+/// A connection from either kind of listener.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+impl Listener {
+    async fn accept(&self) -> std::io::Result<Box<dyn Stream>> {
+        Ok(match self {
+            Listener::Tcp(l) => Box::new(l.accept().await?.0),
+            Listener::Unix(l) => Box::new(l.accept().await?.0),
+        })
+    }
+}
+
+/// Serves LMTP until SIGTERM or SIGINT, then lets the sessions finish the
+/// mail they are receiving or storing (for up to [`crate::shutdown::GRACE`])
+/// and closes them between commands with 421.
 pub async fn run(store: Store, args: &LmtpArgs) -> Result<()> {
     let options = Arc::new(IngestOptions {
         list_id: args.list_id.clone(),
     });
-    let slots = Arc::new(tokio::sync::Semaphore::new(args.max_sessions.max(1)));
+    let sessions = args.max_sessions.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(sessions));
     let max_size = args.max_size;
     let unix = args
         .listen
         .strip_prefix("unix:")
         .or_else(|| args.listen.starts_with('/').then_some(args.listen.as_str()));
-    if let Some(path) = unix {
-        let _ = std::fs::remove_file(path);
-        let listener = tokio::net::UnixListener::bind(path)
-            .with_context(|| format!("cannot listen on {path}"))?;
-        eprintln!("patchtrack: LMTP on unix:{path}");
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let permit = slots.clone().acquire_owned().await?;
-            let (store, options) = (store.clone(), options.clone());
-            tokio::spawn(async move {
-                if let Err(e) = session(stream, &store, &options, max_size).await {
-                    tracing::debug!(error = %e, "lmtp session ended: {e}");
-                }
-                drop(permit);
-            });
+    let listener = match unix {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            let listener = tokio::net::UnixListener::bind(path)
+                .with_context(|| format!("cannot listen on {path}"))?;
+            eprintln!("patchtrack: LMTP on unix:{path}");
+            Listener::Unix(listener)
         }
-    }
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    eprintln!("patchtrack: LMTP on {}", listener.local_addr()?);
+        None => {
+            let listener = tokio::net::TcpListener::bind(&args.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.listen))?;
+            eprintln!("patchtrack: LMTP on {}", listener.local_addr()?);
+            Listener::Tcp(listener)
+        }
+    };
+    let mut stop = crate::shutdown::on_signal()?;
     loop {
-        let (stream, _) = listener.accept().await?;
-        let permit = slots.clone().acquire_owned().await?;
-        let (store, options) = (store.clone(), options.clone());
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit?,
+            _ = crate::shutdown::requested(&mut stop) => break,
+        };
+        let stream = tokio::select! {
+            stream = listener.accept() => stream?,
+            _ = crate::shutdown::requested(&mut stop) => break,
+        };
+        let (store, options, stop) = (store.clone(), options.clone(), stop.clone());
         tokio::spawn(async move {
-            if let Err(e) = session(stream, &store, &options, max_size).await {
+            if let Err(e) = session(stream, &store, &options, max_size, stop).await {
                 tracing::debug!(error = %e, "lmtp session ended: {e}");
             }
             drop(permit);
         });
     }
+    drop(listener);
+    if let Some(path) = unix {
+        let _ = std::fs::remove_file(path);
+    }
+    // Every slot free again: every session has ended.
+    let all = u32::try_from(sessions).unwrap_or(u32::MAX);
+    match tokio::time::timeout(crate::shutdown::GRACE, slots.acquire_many(all)).await {
+        Ok(_) => eprintln!("patchtrack: LMTP stopped; every session ended"),
+        Err(_) => eprintln!(
+            "patchtrack: LMTP stopped with sessions still open after {} s; \
+             their mail was not acknowledged, the MTA sends it again",
+            crate::shutdown::GRACE.as_secs()
+        ),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod mailin;
 mod parse;
 mod public_inbox;
 mod repair;
+mod shutdown;
 
 use std::process::ExitCode;
 
@@ -561,7 +562,15 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
         });
     tokio::spawn(worker.run());
     app.events.start(&app.store);
-    patchtrack_web::serve(app, listener, args.limits()).await?;
+    let mut stop = shutdown::on_signal()?;
+    let hub = app.events.clone();
+    patchtrack_web::serve(app, listener, args.limits(), async move {
+        shutdown::requested(&mut stop).await;
+        // Event streams never finish on their own.
+        hub.close();
+    })
+    .await?;
+    eprintln!("patchtrack: stopped");
     Ok(())
 }
 

@@ -495,36 +495,23 @@ async fn flush_marks(
 }
 
 /// SIGTERM or SIGINT, seen by the storing loop between two mails.
-#[derive(Clone, Default)]
-struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+#[derive(Clone)]
+struct Stop(Option<tokio::sync::watch::Receiver<bool>>);
 
 impl Stop {
     fn requested(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    fn listen(&self) -> Result<()> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        let flag = self.0.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
-        });
-        Ok(())
+        self.0.as_ref().is_some_and(|rx| *rx.borrow())
     }
 }
 
 /// `import-public-inbox`: one pass, or passes until stopped with --follow.
 pub async fn run(store: &Store, args: &ImportPublicInboxArgs) -> Result<()> {
-    let stop = Stop::default();
-    if args.follow {
-        stop.listen()?;
-    }
+    // One pass ends on its own; only a follower waits for a signal.
+    let stop = Stop(if args.follow {
+        Some(crate::shutdown::on_signal()?)
+    } else {
+        None
+    });
     if epochs(&args.path)?.is_empty() {
         bail!(
             "{}: no epoch (git/N.git) in this inbox yet",
@@ -539,14 +526,13 @@ pub async fn run(store: &Store, args: &ImportPublicInboxArgs) -> Result<()> {
             }
             return Ok(());
         }
-        let mut waited = Duration::ZERO;
-        let step = Duration::from_millis(200);
-        while waited < Duration::from_secs(args.poll_seconds) && !stop.requested() {
-            tokio::time::sleep(step).await;
-            waited += step;
-        }
-        if stop.requested() {
-            return Ok(());
+        let pause = tokio::time::sleep(Duration::from_secs(args.poll_seconds));
+        match stop.0.clone() {
+            Some(mut signal) => tokio::select! {
+                _ = pause => {}
+                _ = crate::shutdown::requested(&mut signal) => return Ok(()),
+            },
+            None => pause.await,
         }
     }
 }

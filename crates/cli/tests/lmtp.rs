@@ -315,3 +315,50 @@ fn a_database_gone_away_gets_451_and_the_retried_mail_is_stored_once() {
     assert_eq!(deliver(&mut s, "during@x"), "250 2.0.0 already stored");
     assert_eq!(deliver(&mut s, "before@x"), "250 2.0.0 already stored");
 }
+
+#[test]
+fn sigterm_finishes_the_mail_in_progress_then_answers_421_and_exits_0() {
+    let (db, path) = site("lmtp-graceful");
+    let mut server = lmtp(&db, &[]);
+    let stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut s = BufReader::new(stream);
+    let mut greeting = String::new();
+    s.read_line(&mut greeting).unwrap();
+    converse(&mut s, "LHLO x\r\n", 1);
+    let replies = converse(&mut s, "MAIL FROM:<a@b>\r\nRCPT TO:<s@x>\r\nDATA\r\n", 3);
+    assert!(replies[2].starts_with("354"), "{replies:?}");
+    s.get_mut()
+        .write_all(
+            b"From: A <a@example.org>\r\nSubject: [PATCH] in flight\r\n\
+              Message-Id: <lmtp-in-flight@x>\r\nDate: Mon, 3 Feb 2020 04:05:07 +0000\r\n\r\n",
+        )
+        .unwrap();
+    // The signal arrives while the mail is being received.
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let stored = converse(
+        &mut s,
+        "Change.\r\n---\r\ndiff --git a/f b/f\r\n--- a/f\r\n+++ b/f\r\n@@ -1 +1 @@\r\n-a\r\n+b\r\n.\r\n",
+        2,
+    );
+    assert_eq!(stored[0], "250 2.0.0 stored", "{stored:?}");
+    assert!(stored[1].starts_with("421 "), "then closed: {stored:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let counts = python("compare.py", &["--counts", &path]);
+    assert!(counts.contains("'patch': 1,"), "{counts}");
+}

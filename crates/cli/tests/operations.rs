@@ -182,3 +182,73 @@ fn metrics_count_requests_by_route_mail_by_outcome_and_parse_as_prometheus_text(
     assert!(types.contains(&("patchtrack_http_request_duration_seconds", "histogram")));
     assert!(types.contains(&("patchtrack_mail", "counter")));
 }
+
+fn sigterm(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits for the process to exit, at most `secs` seconds.
+fn exits_within(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running {secs} s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_lets_the_request_in_progress_finish_ends_event_streams_and_exits_0() {
+    use std::io::{BufRead, BufReader, Read};
+    let db = site("graceful-serve");
+    let mut server = serve(&db, &[]);
+    // A follower of the event stream: it never ends on its own.
+    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /api/1.5/events/stream/ HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut sse = BufReader::new(stream);
+    let mut status = String::new();
+    sse.read_line(&mut status).unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+    // A request whose body is still coming when the signal arrives.
+    let mut slow = std::net::TcpStream::connect(&server.addr).unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let body = r#"{"state": "accepted"}"#;
+    write!(
+        slow,
+        "PATCH /api/1.2/patches/1/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..5]
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sigterm(&server.child);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    slow.write_all(&body.as_bytes()[5..]).unwrap();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).unwrap();
+    // Answered (the API's refusal of an anonymous change), not cut off.
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    // The stream was ended by the server.
+    let mut rest = Vec::new();
+    sse.read_to_end(&mut rest).unwrap();
+    let status = exits_within(&mut server.child, 10);
+    assert!(status.success(), "{status:?}");
+}

@@ -211,12 +211,13 @@ async fn api_rest(
     response
 }
 
-/// Serves the site on `listener` until the process is stopped, within
-/// `limits` (see [`server`]).
+/// Serves the site on `listener` within `limits` (see [`server`]) until
+/// `shutdown` resolves, then lets the requests in progress finish.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
     limits: server::Limits,
+    shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    server::run(router(app), listener, limits).await
+    server::run(router(app), listener, limits, shutdown).await
 }

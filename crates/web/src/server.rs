@@ -106,10 +106,17 @@ pub async fn run(
     router: Router,
     listener: tokio::net::TcpListener,
     limits: Limits,
+    shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let connections = Arc::new(Mutex::new(Connections::default()));
+    let (draining, drain) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 // Out of file descriptors and the like: wait, do not spin.
@@ -147,8 +154,9 @@ pub async fn run(
         };
         let router = router.clone();
         let connections = connections.clone();
+        let drain = drain.clone();
         tokio::spawn(async move {
-            connection(router, stream, peer, limits, in_flight, close_rx).await;
+            connection(router, stream, peer, limits, in_flight, close_rx, drain).await;
             connections
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -156,7 +164,33 @@ pub async fn run(
                 .remove(&id);
         });
     }
+    // Stopping: no new connection; each open one finishes the request it
+    // is answering and closes (an idle keep-alive closes at once), within
+    // the grace period.
+    drop(listener);
+    let _ = draining.send(true);
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    loop {
+        let open = connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .open
+            .len();
+        if open == 0 {
+            tracing::info!("every connection closed");
+            break;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(open, "stopping with connections still open");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
+
+/// How long open requests may take to finish once the server stops.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// One connection, until the client leaves, a limit is reached or the
 /// loop closes it.
@@ -166,7 +200,8 @@ async fn connection(
     peer: SocketAddr,
     limits: Limits,
     in_flight: Arc<AtomicUsize>,
-    close: tokio::sync::oneshot::Receiver<()>,
+    mut close: tokio::sync::oneshot::Receiver<()>,
+    mut drain: tokio::sync::watch::Receiver<bool>,
 ) {
     let started = Instant::now();
     let last_active = Arc::new(AtomicU64::new(0));
@@ -200,15 +235,29 @@ async fn connection(
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let conn = builder.serve_connection(io, hyper_util::service::TowerToHyperService::new(service));
-    tokio::select! {
-        result = conn => {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended");
+    tokio::pin!(conn);
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended");
+                }
+                return;
             }
-        }
-        _ = close => tracing::debug!(%peer, "connection closed to make room"),
-        _ = idle(started, &last_active, &in_flight, limits.idle_timeout) => {
-            tracing::debug!(%peer, "idle connection closed");
+            _ = drain.wait_for(|d| *d), if !draining => {
+                // Finish the request in progress, then close.
+                conn.as_mut().graceful_shutdown();
+                draining = true;
+            }
+            _ = &mut close => {
+                tracing::debug!(%peer, "connection closed to make room");
+                return;
+            }
+            _ = idle(started, &last_active, &in_flight, limits.idle_timeout) => {
+                tracing::debug!(%peer, "idle connection closed");
+                return;
+            }
         }
     }
 }

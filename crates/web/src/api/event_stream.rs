@@ -54,6 +54,10 @@ pub struct Hub {
     sender: broadcast::Sender<Arc<Batch>>,
     started: std::sync::Once,
     subscribers: std::sync::atomic::AtomicUsize,
+    /// Set when the server stops: every stream ends, and its client
+    /// reconnects (to another node, or to this one restarted) with its
+    /// Last-Event-ID.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -62,11 +66,18 @@ impl Default for Hub {
             sender: broadcast::channel(256).0,
             started: std::sync::Once::new(),
             subscribers: std::sync::atomic::AtomicUsize::new(0),
+            closing: tokio::sync::watch::channel(false).0,
         }
     }
 }
 
 impl Hub {
+    /// Ends every stream, now and to come: the server is stopping and
+    /// waits for its responses to finish.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
     /// Subscribers connected now.
     pub fn subscribers(&self) -> usize {
         self.subscribers.load(std::sync::atomic::Ordering::Relaxed)
@@ -258,6 +269,13 @@ pub async fn stream(app: &App, ctx: Ctx, last_event_id: Option<&str>) -> Result<
     Ok(Reply::stream(axum::body::Body::new(ChannelBody(rx))))
 }
 
+/// Resolves once the hub is closing.
+async fn closed(closing: &mut tokio::sync::watch::Receiver<bool>) {
+    // The value is read and dropped here: its guard must not live across
+    // the subscriber's awaits.
+    let _ = closing.wait_for(|c| *c).await.map(|_| ());
+}
+
 /// Feeds one subscriber until it leaves. Errs when it has gone.
 async fn subscriber(
     app: &App,
@@ -273,7 +291,12 @@ async fn subscriber(
     ))
     .await?;
     let mut catch_up = true;
+    let mut closing = app.events.closing.subscribe();
     loop {
+        let stopping = *closing.borrow();
+        if stopping {
+            return Err(());
+        }
         if catch_up {
             // The stored events after the cursor, in pages, then live.
             loop {
@@ -323,6 +346,7 @@ async fn subscriber(
             },
             () = tokio::time::sleep(HEARTBEAT) => send(Bytes::from_static(b": heartbeat\n\n")).await?,
             () = tx.closed() => return Err(()),
+            () = closed(&mut closing) => return Err(()),
         }
     }
 }
