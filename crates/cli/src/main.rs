@@ -99,6 +99,12 @@ enum Command {
     /// Store the mail of a public-inbox archive (v1 or v2, every epoch),
     /// oldest first; a later run reads only the commits added since.
     ImportPublicInbox(public_inbox::ImportPublicInboxArgs),
+    /// Write a consistent copy of the SQLite database to a new file while
+    /// the site keeps running (for PostgreSQL, use pg_dump).
+    Backup {
+        /// The copy to write; it must not exist yet.
+        dest: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -427,6 +433,17 @@ async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
         Command::ImportPublicInbox(args) => {
             public_inbox::run(&open_bulk(&cli.database).await?, args).await?;
         }
+        Command::Backup { dest } => {
+            let store = Store::connect_with(&cli.database, 1).await?;
+            let started = std::time::Instant::now();
+            store.backup_to(dest).await?;
+            let size = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "backup written to {} ({size} bytes, {:.1} s)",
+                dest.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Replacerelations(args) => {
             repair::replace_relations(&open(&cli.database).await?, args).await?;
         }
@@ -575,15 +592,23 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PATCHTRACK_LOG")
-                // sqlx's slow-statement warning prints the whole statement:
-                // a screenful per batch insert of an import.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // PATCHTRACK_LOG filters (default: warnings, and one line per HTTP
+    // request); PATCHTRACK_LOG_FORMAT=json writes one JSON object per line
+    // for a log collector.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PATCHTRACK_LOG")
+        // sqlx's slow-statement warning prints the whole statement: a
+        // screenful per batch insert of an import.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,sqlx::query=error,request=info")
+        });
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("PATCHTRACK_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     // An import keeps its store traffic on one core (see `affinity`),
     // pinned before the runtime and the connection threads exist.

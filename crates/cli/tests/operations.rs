@@ -252,3 +252,148 @@ fn sigterm_lets_the_request_in_progress_finish_ends_event_streams_and_exits_0() 
     let status = exits_within(&mut server.child, 10);
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
+    use std::io::{BufRead, BufReader};
+    let db = site("json-logs");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+        .args(["--database", &db, "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("PATCHTRACK_LOG")
+        .env("PATCHTRACK_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited").unwrap();
+        if let Some(rest) = line.split("serving http://").nth(1) {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET /api/1.2/projects/ HTTP/1.1\r\nHost: x\r\nX-Request-Id: proxy-42\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nx-request-id: proxy-42\r\n"),
+        "{answer}"
+    );
+    // Without one, the server makes one up.
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+    assert!(
+        answer.to_ascii_lowercase().contains("\r\nx-request-id: "),
+        "{answer}"
+    );
+
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen.len() < 2 && std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+                assert!(!line.starts_with('{'), "not JSON: {line}");
+                continue;
+            };
+            if json["target"] == "request" {
+                seen.push(json);
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0]["fields"]["request_id"], "proxy-42", "{seen:?}");
+    assert_eq!(seen[0]["fields"]["status"], 200, "{seen:?}");
+    assert_eq!(seen[0]["fields"]["path"], "/api/1.2/projects/", "{seen:?}");
+    assert_eq!(seen[1]["fields"]["status"], 404, "{seen:?}");
+    assert!(seen[0]["level"] == "INFO", "{seen:?}");
+}
+
+#[test]
+fn backup_copies_a_sqlite_site_while_it_serves_and_refuses_what_it_cannot_do() {
+    let db = site("backup");
+    let mbox = common::testdata().join("patchwork/series/base-cover-letter.mbox");
+    ok_run(
+        &db,
+        &[
+            "parsearchive",
+            mbox.to_str().unwrap(),
+            "--list-id",
+            "series.example.org",
+        ],
+    );
+    let server = serve(&db, &[]);
+    let dest = common::scratch_dir().join("backup-copy.db");
+    let _ = std::fs::remove_file(&dest);
+    let out = ok_run(&db, &["backup", dest.to_str().unwrap()]);
+    assert!(out.contains("backup written"), "{out}");
+    // The copy is a whole site: it serves the same patches.
+    let copy = format!("sqlite://{}", dest.display());
+    let (_, original) = http(
+        &server.addr,
+        "GET",
+        "/api/1.2/patches/",
+        &["Accept: application/json"],
+        "",
+    );
+    drop(server);
+    let server = serve(&copy, &[]);
+    let (status, copied) = http(
+        &server.addr,
+        "GET",
+        "/api/1.2/patches/",
+        &["Accept: application/json"],
+        "",
+    );
+    assert_eq!(status, 200);
+    let names = |body: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&copied), names(&original));
+    assert_eq!(names(&copied).len(), 2);
+
+    // Not over an existing file, and not for PostgreSQL.
+    let again = support::patchtrack(&db, &["backup", dest.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists"),
+        "{again:?}"
+    );
+    let postgres = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(common::postgres_url());
+    if let Some(url) = postgres {
+        ok_run(&url, &["migrate"]);
+        let pg = support::patchtrack(&url, &["backup", "/tmp/never.db"]);
+        assert!(!pg.status.success());
+        assert!(
+            String::from_utf8_lossy(&pg.stderr).contains("pg_dump"),
+            "{pg:?}"
+        );
+    }
+}

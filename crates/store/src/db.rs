@@ -220,6 +220,35 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of a SQLite database to `dest` (a new
+    /// file) while other connections go on reading and writing: SQLite's
+    /// `VACUUM INTO` reads one snapshot, and the copy is compact and
+    /// ready to open. PostgreSQL has its own tools (`pg_dump`, base
+    /// backups), which this refuses in favour of.
+    pub async fn backup_to(&self, dest: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Invalid(
+                "backup copies SQLite databases; for PostgreSQL use pg_dump -Fc (or \
+                 pg_basebackup with WAL archiving), see docs/production.md"
+                    .into(),
+            ));
+        }
+        if dest.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} exists: a backup is written to a new file",
+                dest.display()
+            )));
+        }
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Runs one administrative statement (for example `CREATE DATABASE`),
     /// outside any transaction. For tools and tests, not for request paths.
     pub async fn execute_admin(&self, sql: &str) -> Result<()> {

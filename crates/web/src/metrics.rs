@@ -81,7 +81,37 @@ impl Metrics {
     }
 }
 
-/// Counts every request: the middleware around the whole router.
+/// The id of a request: the one a proxy in front gave it (`X-Request-Id`,
+/// when it is a short token), else a new one unique to this process run,
+/// so that a log line, a proxy's log and a user's report can be matched.
+fn request_id(headers: &axum::http::HeaderMap) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    static RUN: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let given = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        });
+    if let Some(id) = given {
+        return id.to_string();
+    }
+    let run = RUN.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        std::process::id().rotate_left(16) ^ nanos
+    });
+    format!("{run:08x}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Counts and logs every request (one line at `info`, target `request`,
+/// with its id, which the response carries as `X-Request-Id`): the
+/// middleware around the whole router.
 pub async fn track(
     State(app): State<std::sync::Arc<App>>,
     matched: Option<MatchedPath>,
@@ -89,10 +119,32 @@ pub async fn track(
     next: axum::middleware::Next,
 ) -> Response {
     let method = request.method().as_str().to_string();
+    let id = request_id(request.headers());
+    let path = request.uri().path().to_string();
+    let client = request
+        .extensions()
+        .get::<crate::server::ClientAddr>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
     let started = Instant::now();
     app.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     app.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    let took = started.elapsed();
+    tracing::info!(
+        target: "request",
+        request_id = %id,
+        %client,
+        method = %method,
+        %path,
+        status = response.status().as_u16(),
+        ms = took.as_secs_f64() * 1000.0,
+        "{method} {path} {}",
+        response.status().as_u16()
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     let route = match (response.extensions().get::<RouteLabel>(), &matched) {
         (Some(label), _) => label.0,
         (None, Some(path)) => path.as_str(),
