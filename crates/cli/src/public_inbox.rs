@@ -255,22 +255,34 @@ struct Plan {
     head: String,
 }
 
+/// The root commit of each epoch, found once per process: finding it
+/// walks the epoch's whole history, which a follower must not do on
+/// every look.
+type Roots = HashMap<PathBuf, String>;
+
 /// What to read of each epoch: those with commits past their mark.
-async fn plan(store: &Store, path: &Path) -> Result<Vec<Plan>> {
+async fn plan(store: &Store, path: &Path, roots: &mut Roots) -> Result<Vec<Plan>> {
     let mut plans = Vec::new();
     for epoch in epochs(path)? {
         let Some(head) = head(&epoch.dir)? else {
             continue;
         };
-        let roots = git(
-            &epoch.dir,
-            &["rev-list", "--first-parent", "--max-parents=0", &head],
-        )?;
-        let root = String::from_utf8_lossy(&roots)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string();
+        let root = match roots.get(&epoch.dir) {
+            Some(root) => root.clone(),
+            None => {
+                let out = git(
+                    &epoch.dir,
+                    &["rev-list", "--first-parent", "--max-parents=0", &head],
+                )?;
+                let root = String::from_utf8_lossy(&out)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .to_string();
+                roots.insert(epoch.dir.clone(), root.clone());
+                root
+            }
+        };
         let range = match store.inbox_mark(&root).await? {
             Some(mark) if mark.last_commit == head => continue,
             Some(mark) if is_ancestor(&epoch.dir, &mark.last_commit, &head)? => {
@@ -419,8 +431,13 @@ fn cat_blobs(
 }
 
 /// Reads what is new in the inbox, storing it; returns the mails handled.
-async fn pass(store: &Store, args: &ImportPublicInboxArgs, stop: &Stop) -> Result<u64> {
-    let plans = plan(store, &args.path).await?;
+async fn pass(
+    store: &Store,
+    args: &ImportPublicInboxArgs,
+    stop: &Stop,
+    roots: &mut Roots,
+) -> Result<u64> {
+    let plans = plan(store, &args.path, roots).await?;
     if plans.is_empty() {
         return Ok(0);
     }
@@ -518,8 +535,9 @@ pub async fn run(store: &Store, args: &ImportPublicInboxArgs) -> Result<()> {
             args.path.display()
         );
     }
+    let mut roots = Roots::new();
     loop {
-        let handled = pass(store, args, &stop).await?;
+        let handled = pass(store, args, &stop, &mut roots).await?;
         if !args.follow || stop.requested() {
             if handled == 0 && !args.follow {
                 println!("nothing new in {}", args.path.display());
