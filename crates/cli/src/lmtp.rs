@@ -21,16 +21,16 @@ use tokio::io::{
 pub struct LmtpArgs {
     /// Where to listen: `HOST:PORT`, or a Unix socket's path (`/run/...`
     /// or `unix:PATH`).
-    #[arg(long, default_value = "127.0.0.1:8024")]
+    #[arg(long, env = "PATCHTRACK_LMTP_LISTEN", default_value = "127.0.0.1:8024")]
     listen: String,
     /// Use this list id instead of the mail's List-Id headers.
-    #[arg(long)]
+    #[arg(long, env = "PATCHTRACK_LMTP_LIST_ID")]
     list_id: Option<String>,
     /// The largest mail accepted, in bytes (announced as SIZE).
-    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    #[arg(long, env = "PATCHTRACK_LMTP_MAX_SIZE", default_value_t = 64 * 1024 * 1024)]
     max_size: usize,
     /// Sessions at once; more wait for a free one.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, env = "PATCHTRACK_LMTP_MAX_SESSIONS", default_value_t = 64)]
     max_sessions: usize,
 }
 

@@ -14,7 +14,7 @@ use crate::{affinity, input};
 #[derive(Debug, clap::Args)]
 pub struct ParsemailArgs {
     /// Use this list id instead of the mail's List-Id headers.
-    #[arg(long)]
+    #[arg(long, env = "PATCHTRACK_PARSEMAIL_LIST_ID")]
     list_id: Option<String>,
     /// The mail; standard input when absent.
     file: Option<String>,
@@ -24,10 +24,10 @@ pub struct ParsemailArgs {
 #[derive(Debug, clap::Args)]
 pub struct ParsearchiveArgs {
     /// Use this list id instead of the mail's List-Id headers.
-    #[arg(long)]
+    #[arg(long, env = "PATCHTRACK_PARSEARCHIVE_LIST_ID")]
     list_id: Option<String>,
     /// Keep `>From ` lines as stored (mboxo) instead of unquoting (mboxrd).
-    #[arg(long)]
+    #[arg(long, env = "PATCHTRACK_PARSEARCHIVE_MBOXO")]
     mboxo: bool,
     /// mbox files (also .xz) and Maildirs.
     #[arg(required = true, value_name = "PATH")]

@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admin;
 mod affinity;
+mod config;
 mod dump;
 mod import;
 mod input;
@@ -21,7 +22,7 @@ mod shutdown;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use patchtrack_store::time::SiteZone;
 use patchtrack_store::{Store, StoreError};
 
@@ -39,6 +40,10 @@ struct Cli {
         default_value = patchtrack_store::DEFAULT_URL
     )]
     database: String,
+    /// The configuration file (TOML; default /etc/patchtrack/config.toml
+    /// when it exists). A flag or an environment variable beats the file.
+    #[arg(long, global = true, env = "PATCHTRACK_CONFIG", value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,12 +104,24 @@ enum Command {
     /// Store the mail of a public-inbox archive (v1 or v2, every epoch),
     /// oldest first; a later run reads only the commits added since.
     ImportPublicInbox(public_inbox::ImportPublicInboxArgs),
+    /// The configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Write a consistent copy of the SQLite database to a new file while
     /// the site keeps running (for PostgreSQL, use pg_dump).
     Backup {
         /// The copy to write; it must not exist yet.
         dest: std::path::PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration of the commands that run as
+    /// services (each value with where it came from: the environment, the
+    /// file or the default; secrets hidden); fails on a key the file
+    /// should not have.
+    Check,
 }
 
 #[derive(Debug, clap::Args)]
@@ -186,20 +203,20 @@ async fn cron(store: &Store, args: &CronCommand) -> anyhow::Result<()> {
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8000")]
+    #[arg(long, env = "PATCHTRACK_LISTEN", default_value = "127.0.0.1:8000")]
     listen: String,
     /// Seconds a client has to send a request's headers.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "PATCHTRACK_HEADER_TIMEOUT", default_value_t = 10)]
     header_timeout: u64,
     /// Seconds from a request's headers to its answer, body included.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, env = "PATCHTRACK_REQUEST_TIMEOUT", default_value_t = 60)]
     request_timeout: u64,
     /// Seconds a connection may sit with no request and no traffic.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, env = "PATCHTRACK_IDLE_TIMEOUT", default_value_t = 30)]
     idle_timeout: u64,
     /// Connections open at once (at most the file descriptor limit less 64;
     /// at the cap the oldest connection without a request makes room).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, env = "PATCHTRACK_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
     /// External base URL for absolute links (default: from each request's
     /// Host header; in mails, which answer no request, http://LISTEN).
@@ -207,12 +224,12 @@ struct ServeArgs {
     base_url: Option<String>,
     /// On a database without projects, add the `qemu-devel` project and
     /// its sample patch, so there is something to look at.
-    #[arg(long)]
+    #[arg(long, env = "PATCHTRACK_DEMO")]
     demo: bool,
     /// The most patches a relation or a bundle may be given, and the most
     /// patches one API object lists (a series' patches, a relation's
     /// members); larger groups already stored are listed up to it.
-    #[arg(long, default_value_t = patchtrack_store::DEFAULT_GROUP_LIMIT,
+    #[arg(long, env = "PATCHTRACK_GROUP_LIMIT", default_value_t = patchtrack_store::DEFAULT_GROUP_LIMIT,
           value_parser = at_least_one)]
     group_limit: usize,
     /// Turn off the XML-RPC API at `/xmlrpc/` (Patchwork's
@@ -379,8 +396,23 @@ async fn open_bulk(url: &str) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn run(cli: &Cli, cores: &affinity::Cores) -> anyhow::Result<()> {
+/// The configuration as it was read, for `config check`.
+struct Loaded {
+    file: config::File,
+    /// Where `--database` came from.
+    database_source: &'static str,
+}
+
+async fn run(cli: &Cli, cores: &affinity::Cores, loaded: &Loaded) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Config(ConfigCommand::Check) => {
+            print!(
+                "{}",
+                loaded
+                    .file
+                    .describe(&Cli::command(), (&cli.database, loaded.database_source))
+            );
+        }
         Command::Parse(args) => parse::run(args)?,
         Command::Migrate => {
             open(&cli.database).await?;
@@ -591,6 +623,42 @@ async fn serve(database: &str, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Parses the command line, then again with the configuration file's
+/// settings added (see `config`). The error says whether the command is
+/// one an MTA runs.
+fn parse_with_config() -> Result<(Cli, Loaded), (anyhow::Error, bool)> {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Built, so that every option knows whether it takes a value.
+    let mut command = Cli::command();
+    command.build();
+    let first = command
+        .clone()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| e.exit());
+    let mta = matches!(first.subcommand_name(), Some("parsemail"));
+    let named = first.get_one::<std::path::PathBuf>("config").cloned();
+    let file = config::load(config::locate(named.as_deref()), &command).map_err(|e| (e, mta))?;
+    let database_source = match first.value_source("database") {
+        Some(clap::parser::ValueSource::CommandLine) => "command line",
+        Some(clap::parser::ValueSource::EnvVariable) => "environment PATCHTRACK_DATABASE_URL",
+        _ if file.has_database() => "file",
+        _ => "default",
+    };
+    let argv = file.apply(&command, &argv, &first).map_err(|e| (e, mta))?;
+    let matches = command.try_get_matches_from(&argv).map_err(|e| {
+        let e = anyhow::anyhow!("{}", e.render().to_string().trim_end());
+        (e.context("with the configuration file's settings"), mta)
+    })?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| (anyhow::Error::from(e), mta))?;
+    Ok((
+        cli,
+        Loaded {
+            file,
+            database_source,
+        },
+    ))
+}
+
 fn main() -> ExitCode {
     // PATCHTRACK_LOG filters (default: warnings, and one line per HTTP
     // request); PATCHTRACK_LOG_FORMAT=json writes one JSON object per line
@@ -609,7 +677,19 @@ fn main() -> ExitCode {
     } else {
         logs.init();
     }
-    let cli = Cli::parse();
+    let (cli, loaded) = match parse_with_config() {
+        Ok(parsed) => parsed,
+        Err((e, mta)) => {
+            eprintln!("patchtrack: {e:#}");
+            // An MTA bounces mail on a plain failure: a broken
+            // configuration must make it keep the mail instead.
+            return if mta {
+                ExitCode::from(EX_TEMPFAIL)
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
     // An import keeps its store traffic on one core (see `affinity`),
     // pinned before the runtime and the connection threads exist.
     let cores = if matches!(cli.command, Command::Parsearchive(_)) {
@@ -629,7 +709,7 @@ fn main() -> ExitCode {
     };
     let result = runtime
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run(&cli, &cores)));
+        .and_then(|rt| rt.block_on(run(&cli, &cores, &loaded)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -33,15 +33,15 @@ use crate::mailin::{Storer, parse_guarded};
 pub struct ImportPublicInboxArgs {
     /// Use this list id instead of the mails' List-Id headers (a
     /// public-inbox keeps the headers as the list sent them).
-    #[arg(long)]
+    #[arg(long, env = "PATCHTRACK_PUBLIC_INBOX_LIST_ID")]
     list_id: Option<String>,
     /// After reading what is there, keep waiting for new commits (and new
     /// epochs) and store them as they come; stops on SIGTERM or SIGINT
     /// after the mail in hand is stored.
-    #[arg(long)]
+    #[arg(long, env = "PATCHTRACK_PUBLIC_INBOX_FOLLOW")]
     follow: bool,
     /// With --follow, seconds between two looks at the inbox.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "PATCHTRACK_PUBLIC_INBOX_POLL_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     poll_seconds: u64,
     /// The inbox: a v2 inbox's directory (holding `git/N.git`) or a v1
     /// inbox's git repository.

@@ -397,3 +397,137 @@ fn backup_copies_a_sqlite_site_while_it_serves_and_refuses_what_it_cannot_do() {
         );
     }
 }
+
+/// Starts `patchtrack ARGS` (a serve) and returns it with its address.
+fn serve_with(args: &[&str], env: &[(&str, &str)]) -> support::Server {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+        .args(args)
+        .env_remove("PATCHTRACK_DATABASE_URL")
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited").unwrap();
+        if let Some(rest) = line.split("serving http://").nth(1) {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    support::Server { child, addr }
+}
+
+fn project_url(server: &support::Server) -> String {
+    let (status, body) = http(
+        &server.addr,
+        "GET",
+        "/api/1.2/projects/",
+        &["Accept: application/json"],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v[0]["url"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_configuration_file_sets_what_flags_and_environment_leave_unset() {
+    let db = site("config");
+    let file = common::scratch_dir().join("config-test.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "database = \"{db}\"\n\n[serve]\nlisten = \"127.0.0.1:0\"\n\
+             base-url = \"https://from-file.example.org\"\nno-cron = true\n\n\
+             [lmtp]\nmax-sessions = 4\n"
+        ),
+    )
+    .unwrap();
+    let config = file.to_str().unwrap();
+    // The file alone: its database, its listen address, its base URL.
+    let server = serve_with(&["--config", config, "serve"], &[]);
+    assert!(
+        project_url(&server).starts_with("https://from-file.example.org/api/1.2/projects/"),
+        "{}",
+        project_url(&server)
+    );
+    drop(server);
+    // The environment beats the file, the command line beats both.
+    let server = serve_with(
+        &["serve"],
+        &[
+            ("PATCHTRACK_CONFIG", config),
+            ("PATCHTRACK_BASE_URL", "https://from-env.example.org"),
+        ],
+    );
+    assert!(project_url(&server).starts_with("https://from-env.example.org/"));
+    drop(server);
+    let server = serve_with(
+        &[
+            "--config",
+            config,
+            "serve",
+            "--base-url",
+            "https://from-flag.example.org",
+        ],
+        &[("PATCHTRACK_BASE_URL", "https://from-env.example.org")],
+    );
+    assert!(project_url(&server).starts_with("https://from-flag.example.org/"));
+    drop(server);
+
+    // `config check` says where each value came from, without secrets.
+    let out = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+        .args(["--config", config, "config", "check"])
+        .env_remove("PATCHTRACK_DATABASE_URL")
+        .env("PATCHTRACK_SMTP_PASSWORD", "hunter2")
+        .env("PATCHTRACK_LISTEN", "127.0.0.1:9999")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("base-url = \"https://from-file.example.org\"    # file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("listen = \"127.0.0.1:9999\"    # environment PATCHTRACK_LISTEN"),
+        "{text}"
+    );
+    assert!(text.contains("max-sessions = 4    # file"), "{text}");
+    assert!(text.contains("header-timeout = 10    # default"), "{text}");
+    assert!(
+        text.contains("PATCHTRACK_SMTP_PASSWORD: (set)") && !text.contains("hunter2"),
+        "{text}"
+    );
+
+    // A key that names nothing is refused, and parsemail then asks the
+    // MTA to keep the mail (75) instead of bouncing it.
+    std::fs::write(&file, "[serve]\nlisten-adress = \"127.0.0.1:1\"\n").unwrap();
+    let check = support::patchtrack(&db, &["--config", config, "config", "check"]);
+    assert!(!check.status.success());
+    let why = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        why.contains("[serve] has no option `listen-adress`"),
+        "{why}"
+    );
+    let mut parsemail = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+        .args(["--database", &db, "--config", config, "parsemail"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(parsemail.stdin.take());
+    assert_eq!(parsemail.wait().unwrap().code(), Some(75));
+    // A value the option refuses is named with the file.
+    std::fs::write(&file, "[serve]\nheader-timeout = \"soon\"\n").unwrap();
+    let bad = support::patchtrack(&db, &["--config", config, "serve"]);
+    assert!(!bad.status.success());
+    let why = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        why.contains("configuration file") && why.contains("soon"),
+        "{why}"
+    );
+}
