@@ -218,6 +218,17 @@ struct ServeArgs {
     /// at the cap the oldest connection without a request makes room).
     #[arg(long, env = "PATCHTRACK_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
+    /// Reverse proxies (addresses or ADDRESS/PREFIX ranges) whose
+    /// X-Forwarded-For header names the client, for the login throttle
+    /// and the logs; from anyone else the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PATCHTRACK_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = "127.0.0.1,::1",
+        value_name = "CIDR"
+    )]
+    trusted_proxies: Vec<patchtrack_web::proxy::Cidr>,
     /// External base URL for absolute links (default: from each request's
     /// Host header; in mails, which answer no request, http://LISTEN).
     #[arg(long, env = "PATCHTRACK_BASE_URL")]
@@ -491,6 +502,7 @@ impl ServeArgs {
             request_timeout: Duration::from_secs(self.request_timeout.max(1)),
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             max_connections: self.max_connections.min(descriptor_budget()).max(1),
+            trusted_proxies: self.trusted_proxies.clone().into(),
         }
     }
 }

@@ -253,12 +253,19 @@ fn sigterm_lets_the_request_in_progress_finish_ends_event_streams_and_exits_0() 
     assert!(status.success(), "{status:?}");
 }
 
-#[test]
-fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
+/// A serve writing JSON logs: the child, its address and its log lines.
+fn json_serve(
+    db: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
     use std::io::{BufRead, BufReader};
-    let db = site("json-logs");
     let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", &db, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--database", db, "serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .env_remove("PATCHTRACK_LOG")
         .env("PATCHTRACK_LOG_FORMAT", "json")
         .stderr(Stdio::piped())
@@ -278,6 +285,31 @@ fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
             let _ = tx.send(line);
         }
     });
+    (child, addr, rx)
+}
+
+/// The next `n` request log lines, as JSON.
+fn request_logs(rx: &std::sync::mpsc::Receiver<String>, n: usize) -> Vec<serde_json::Value> {
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen.len() < n && std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+                assert!(!line.starts_with('{'), "not JSON: {line}");
+                continue;
+            };
+            if json["target"] == "request" {
+                seen.push(json);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
+    let db = site("json-logs");
+    let (mut child, addr, rx) = json_serve(&db, &[]);
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         s,
@@ -306,19 +338,7 @@ fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
         "{answer}"
     );
 
-    let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while seen.len() < 2 && std::time::Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
-            let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
-                assert!(!line.starts_with('{'), "not JSON: {line}");
-                continue;
-            };
-            if json["target"] == "request" {
-                seen.push(json);
-            }
-        }
-    }
+    let seen = request_logs(&rx, 2);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(seen.len(), 2, "{seen:?}");
@@ -530,4 +550,32 @@ fn the_configuration_file_sets_what_flags_and_environment_leave_unset() {
         why.contains("configuration file") && why.contains("soon"),
         "{why}"
     );
+}
+
+#[test]
+fn only_a_trusted_proxy_names_the_client_in_x_forwarded_for() {
+    let db = site("proxies");
+    let ask = |addr: &str| {
+        http(
+            addr,
+            "GET",
+            "/api/1.2/projects/",
+            &["X-Forwarded-For: 203.0.113.9"],
+            "",
+        );
+    };
+    // Loopback is trusted by default: the proxy's client is logged.
+    let (mut child, addr, rx) = json_serve(&db, &[]);
+    ask(&addr);
+    let seen = request_logs(&rx, 1);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen[0]["fields"]["client"], "203.0.113.9", "{seen:?}");
+    // Trusting another proxy only: the header of a loopback peer is ignored.
+    let (mut child, addr, rx) = json_serve(&db, &["--trusted-proxy", "10.0.0.0/8"]);
+    ask(&addr);
+    let seen = request_logs(&rx, 1);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen[0]["fields"]["client"], "127.0.0.1", "{seen:?}");
 }

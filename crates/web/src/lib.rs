@@ -17,6 +17,7 @@ pub mod mbox;
 pub mod metrics;
 pub mod notification;
 mod pages;
+pub mod proxy;
 mod refusal;
 pub mod server;
 pub mod throttle;

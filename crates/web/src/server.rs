@@ -29,7 +29,7 @@ use tower::ServiceExt;
 
 /// How long and how many: the server's defences against slow and greedy
 /// clients. Every field is a `patchtrack serve` option.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Time to send a request's headers.
     pub header_timeout: Duration,
@@ -40,6 +40,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Connections open at once (keep it below the file descriptor limit).
     pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// login throttle and the logs).
+    pub trusted_proxies: Arc<[crate::proxy::Cidr]>,
 }
 
 impl Default for Limits {
@@ -49,6 +52,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            trusted_proxies: Arc::from(Vec::new()),
         }
     }
 }
@@ -155,6 +159,7 @@ pub async fn run(
         let router = router.clone();
         let connections = connections.clone();
         let drain = drain.clone();
+        let limits = limits.clone();
         tokio::spawn(async move {
             connection(router, stream, peer, limits, in_flight, close_rx, drain).await;
             connections
@@ -211,15 +216,23 @@ async fn connection(
         last_active: last_active.clone(),
     });
     let busy = in_flight.clone();
+    let trusted = limits.trusted_proxies.clone();
+    let request_timeout = limits.request_timeout;
     let service = tower::service_fn(
         move |mut request: axum::http::Request<hyper::body::Incoming>| {
             let router = router.clone();
             let guard = InFlight::enter(&busy);
-            request.extensions_mut().insert(ClientAddr(peer));
+            let forwarded = request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            let client = crate::proxy::client(peer.ip(), forwarded, &trusted);
+            request
+                .extensions_mut()
+                .insert(ClientAddr(SocketAddr::new(client, peer.port())));
             let api = request.uri().path().starts_with("/api");
             async move {
-                let answer =
-                    tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await;
+                let answer = tokio::time::timeout(request_timeout, router.oneshot(request)).await;
                 drop(guard);
                 Ok::<Response, std::convert::Infallible>(match answer {
                     Ok(Ok(response)) => response,
