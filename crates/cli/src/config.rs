@@ -30,13 +30,25 @@ pub struct File {
     table: toml::Table,
 }
 
-/// Which file applies: the one named, else the default one when it exists.
+/// Which file applies: the one named, else the default one when it exists
+/// and this process may read it (a file only the site's user reads must
+/// not stop an MTA's `parsemail` that is given everything by flags: it is
+/// then named on stderr and left out).
 pub fn locate(named: Option<&Path>) -> Option<PathBuf> {
     match named {
         Some(p) => Some(p.to_path_buf()),
         None => {
             let default = Path::new(DEFAULT_PATH);
-            default.is_file().then(|| default.to_path_buf())
+            if !default.is_file() {
+                return None;
+            }
+            match std::fs::File::open(default) {
+                Ok(_) => Some(default.to_path_buf()),
+                Err(e) => {
+                    eprintln!("patchtrack: {DEFAULT_PATH} left out: {e}");
+                    None
+                }
+            }
         }
     }
 }
@@ -320,18 +332,35 @@ fn splice(argv: &[OsString], globals: Vec<OsString>, sub_args: Vec<OsString>) ->
     out
 }
 
-/// A database URL with its password (if any) replaced by `****`.
+/// A database URL with its password (if any, in the authority or as a
+/// `password=` parameter) replaced by `****`.
 pub fn hide_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    let (url, query) = match url.split_once('?') {
+        Some((u, q)) => (u, Some(q)),
+        None => (url, None),
     };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_string();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+    let mut out = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+                None => url.to_string(),
+            },
+            None => url.to_string(),
+        },
         None => url.to_string(),
+    };
+    if let Some(query) = query {
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=****"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&parts.join("&"));
     }
+    out
 }
 
 #[cfg(test)]

@@ -178,12 +178,15 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         let mut limited = (&mut reader).take(COMMAND_LIMIT as u64);
         let read = tokio::time::timeout(IDLE, limited.read_until(b'\n', &mut line));
         let n = tokio::select! {
-            n = read => n.context("the client went silent")??,
+            // The stop first: a pipelining client always has its next
+            // command ready.
+            biased;
             _ = crate::shutdown::requested(&mut stop) => {
                 write.write_all(b"421 4.3.2 shutting down; try again later\r\n").await?;
                 write.flush().await?;
                 return Ok(());
             }
+            n = read => n.context("the client went silent")??,
         };
         if n == 0 {
             return Ok(());
@@ -313,7 +316,16 @@ pub async fn run(store: Store, args: &LmtpArgs) -> Result<()> {
             _ = crate::shutdown::requested(&mut stop) => break,
         };
         let stream = tokio::select! {
-            stream = listener.accept() => stream?,
+            stream = listener.accept() => match stream {
+                Ok(stream) => stream,
+                // Out of file descriptors and the like: wait, do not spin
+                // and do not stop serving.
+                Err(e) => {
+                    tracing::warn!(error = %e, "lmtp: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
             _ = crate::shutdown::requested(&mut stop) => break,
         };
         let (store, options, stop) = (store.clone(), options.clone(), stop.clone());

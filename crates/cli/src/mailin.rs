@@ -121,10 +121,13 @@ impl Summary {
     }
 }
 
+/// The drop reason of mail no project takes, as counted.
+const NO_PROJECT: &str = "no project for the list id";
+
 /// Groups drop reasons that name a particular list id.
 fn generalise(why: &str) -> String {
     if why.starts_with("no project for list id") {
-        return "no project for the list id".into();
+        return NO_PROJECT.into();
     }
     why.to_string()
 }
@@ -165,6 +168,14 @@ impl<'a> Storer<'a> {
     /// Messages handled so far.
     pub fn messages(&self) -> u64 {
         self.summary.messages
+    }
+
+    /// Whether every mail so far was dropped for want of a project: the
+    /// project is missing or the list id wrong, so the mail must be read
+    /// again once that is fixed.
+    pub fn unrouted_only(&self) -> bool {
+        self.summary.messages > 0
+            && self.summary.dropped.get(NO_PROJECT).copied() == Some(self.summary.messages)
     }
 
     /// Stores one mail. A mail the database refuses for what it holds is

@@ -477,7 +477,14 @@ async fn run(cli: &Cli, cores: &affinity::Cores, loaded: &Loaded) -> anyhow::Res
             public_inbox::run(&open_bulk(&cli.database).await?, args).await?;
         }
         Command::Backup { dest } => {
-            let store = Store::connect_with(&cli.database, 1).await?;
+            // Read-only: a mistyped path must fail, not back up a new,
+            // empty database.
+            let url = match cli.database.starts_with("sqlite:") && !cli.database.contains("mode=") {
+                true if cli.database.contains('?') => format!("{}&mode=ro", cli.database),
+                true => format!("{}?mode=ro", cli.database),
+                false => cli.database.clone(),
+            };
+            let store = Store::connect_with(&url, 1).await?;
             let started = std::time::Instant::now();
             store.backup_to(dest).await?;
             let size = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);

@@ -40,6 +40,11 @@ pub struct ImportPublicInboxArgs {
     /// after the mail in hand is stored.
     #[arg(long, env = "PATCHTRACK_PUBLIC_INBOX_FOLLOW")]
     follow: bool,
+    /// Read every epoch from its first commit, whatever was read before
+    /// (mail already stored is skipped): after adding a project whose
+    /// mail an earlier run dropped.
+    #[arg(long, env = "PATCHTRACK_PUBLIC_INBOX_FROM_START")]
+    from_start: bool,
     /// With --follow, seconds between two looks at the inbox.
     #[arg(long, env = "PATCHTRACK_PUBLIC_INBOX_POLL_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     poll_seconds: u64,
@@ -260,8 +265,14 @@ struct Plan {
 /// every look.
 type Roots = HashMap<PathBuf, String>;
 
-/// What to read of each epoch: those with commits past their mark.
-async fn plan(store: &Store, path: &Path, roots: &mut Roots) -> Result<Vec<Plan>> {
+/// What to read of each epoch: those with commits past their mark (all
+/// of each with `from_start`).
+async fn plan(
+    store: &Store,
+    path: &Path,
+    roots: &mut Roots,
+    from_start: bool,
+) -> Result<Vec<Plan>> {
     let mut plans = Vec::new();
     for epoch in epochs(path)? {
         let Some(head) = head(&epoch.dir)? else {
@@ -283,7 +294,12 @@ async fn plan(store: &Store, path: &Path, roots: &mut Roots) -> Result<Vec<Plan>
                 root
             }
         };
-        let range = match store.inbox_mark(&root).await? {
+        let mark = if from_start {
+            None
+        } else {
+            store.inbox_mark(&root).await?
+        };
+        let range = match mark {
             Some(mark) if mark.last_commit == head => continue,
             Some(mark) if is_ancestor(&epoch.dir, &mark.last_commit, &head)? => {
                 format!("{}..{head}", mark.last_commit)
@@ -311,8 +327,11 @@ async fn plan(store: &Store, path: &Path, roots: &mut Roots) -> Result<Vec<Plan>
 
 /// Reads the planned epochs and sends their mail, parsed, down `tx`.
 /// Runs on its own thread: git and the parser are blocking work.
-fn read(plans: &[Plan], tx: &tokio::sync::mpsc::Sender<Feed>) -> Result<()> {
+fn read(plans: &[Plan], tx: &tokio::sync::mpsc::Sender<Feed>, stop: &Stop) -> Result<()> {
     for (index, plan) in plans.iter().enumerate() {
+        if stop.requested() {
+            bail!("import stopped");
+        }
         let changes = changes(&plan.epoch, &plan.range)?;
         // A message removed later in the range is not stored at all; one
         // removed whose addition came in an earlier run was stored then.
@@ -345,6 +364,9 @@ fn read(plans: &[Plan], tx: &tokio::sync::mpsc::Sender<Feed>) -> Result<()> {
             }
         }
         cat_blobs(&plan.epoch.dir, &wanted, &mut |commit, data| {
+            if stop.requested() {
+                bail!("import stopped");
+            }
             let origin = format!("{}:{commit}", plan.epoch.dir.display());
             let parsed = Box::new(parse_guarded(&data));
             tx.blocking_send(Feed::Mail {
@@ -380,7 +402,7 @@ fn cat_blobs(
     if wanted.is_empty() {
         return Ok(());
     }
-    let mut child = Command::new("git")
+    let child = Command::new("git")
         .arg("--git-dir")
         .arg(dir)
         .args(["cat-file", "--batch"])
@@ -388,7 +410,8 @@ fn cat_blobs(
         .stdout(Stdio::piped())
         .spawn()
         .context("cannot run git (is it installed?)")?;
-    let mut stdin = child.stdin.take().context("git cat-file has no stdin")?;
+    let mut child = Reaped(child);
+    let mut stdin = child.0.stdin.take().context("git cat-file has no stdin")?;
     let ids: Vec<String> = wanted.iter().map(|(_, b)| format!("{b}\n")).collect();
     // Writing from a thread of its own: git answers while it reads, and a
     // full pipe either way would stop both.
@@ -398,7 +421,13 @@ fn cat_blobs(
         }
         Ok(())
     });
-    let mut stdout = BufReader::new(child.stdout.take().context("git cat-file has no stdout")?);
+    let mut stdout = BufReader::new(
+        child
+            .0
+            .stdout
+            .take()
+            .context("git cat-file has no stdout")?,
+    );
     let mut header = String::new();
     let mut result = Ok(());
     for (commit, blob) in wanted {
@@ -414,6 +443,19 @@ fn cat_blobs(
                 break;
             }
         };
+        if size > LARGEST_MAIL {
+            // Read past it: the next answer follows.
+            std::io::copy(
+                &mut (&mut stdout).take(size as u64 + 1),
+                &mut std::io::sink(),
+            )?;
+            eprintln!(
+                "patchtrack: {}: commit {commit}: a message of {size} bytes is over the \
+                 {LARGEST_MAIL}-byte limit; skipped",
+                dir.display()
+            );
+            continue;
+        }
         let mut data = vec![0; size];
         stdout.read_exact(&mut data)?;
         let mut newline = [0u8; 1];
@@ -424,10 +466,23 @@ fn cat_blobs(
         }
     }
     drop(stdout);
+    drop(child);
     let _ = writer.join();
-    let _ = child.kill();
-    let _ = child.wait();
     result
+}
+
+/// The largest message read from an inbox (as `lmtp`'s default): a
+/// mirror is someone else's data, and a message is read whole.
+const LARGEST_MAIL: usize = 64 << 20;
+
+/// A child process killed and reaped however its reader leaves.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Reads what is new in the inbox, storing it; returns the mails handled.
@@ -436,15 +491,17 @@ async fn pass(
     args: &ImportPublicInboxArgs,
     stop: &Stop,
     roots: &mut Roots,
+    from_start: bool,
 ) -> Result<u64> {
-    let plans = plan(store, &args.path, roots).await?;
+    let plans = plan(store, &args.path, roots, from_start).await?;
     if plans.is_empty() {
         return Ok(0);
     }
     let mut storer = Storer::new(store, args.list_id.clone());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Feed>(64);
     let reader_plans = plans.clone();
-    let reader = std::thread::spawn(move || read(&reader_plans, &tx));
+    let reader_stop = stop.clone();
+    let reader = std::thread::spawn(move || read(&reader_plans, &tx, &reader_stop));
     // The commit of the newest stored mail per epoch and the mails since
     // its mark last moved.
     let mut stored: Vec<(Option<String>, u64)> = vec![(None, 0); plans.len()];
@@ -461,7 +518,7 @@ async fn pass(
                 storer.store(&item, *parsed).await?;
                 stored[epoch] = (Some(commit), stored[epoch].1 + 1);
                 since_mark += 1;
-                if since_mark >= MARK_EVERY || stop.requested() {
+                if (since_mark >= MARK_EVERY || stop.requested()) && !storer.unrouted_only() {
                     flush_marks(store, &plans, &mut stored).await?;
                     since_mark = 0;
                 }
@@ -471,6 +528,9 @@ async fn pass(
                 }
             }
             Feed::EpochRead { epoch, commit } => {
+                if storer.unrouted_only() {
+                    continue;
+                }
                 let read = std::mem::take(&mut stored[epoch].1);
                 stored[epoch].0 = None;
                 let path = plans[epoch].epoch.dir.display().to_string();
@@ -481,16 +541,25 @@ async fn pass(
         }
     }
     drop(rx);
+    let unrouted = storer.unrouted_only();
     // After a stop or a reader's failure: the mail stored so far counts.
-    flush_marks(store, &plans, &mut stored).await?;
+    if !unrouted {
+        flush_marks(store, &plans, &mut stored).await?;
+    }
     let handled = storer.messages();
     let read = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the inbox reader panicked"))?;
-    if !stopped {
+    if !stopped && !stop.requested() {
         read?;
     }
     storer.finish().await?;
+    if unrouted {
+        bail!(
+            "no project takes this inbox's mail (see the list id above): add the project, \
+             or give --list-id, and run again; nothing was marked as read"
+        );
+    }
     Ok(handled)
 }
 
@@ -536,8 +605,12 @@ pub async fn run(store: &Store, args: &ImportPublicInboxArgs) -> Result<()> {
         );
     }
     let mut roots = Roots::new();
+    // --from-start is for the first look only: a follower goes on from
+    // where that one ends.
+    let mut from_start = args.from_start;
     loop {
-        let handled = pass(store, args, &stop, &mut roots).await?;
+        let handled = pass(store, args, &stop, &mut roots, from_start).await?;
+        from_start = false;
         if !args.follow || stop.requested() {
             if handled == 0 && !args.follow {
                 println!("nothing new in {}", args.path.display());

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 /// (systemd's default stop timeout is 90 s; the units give 45).
 pub const GRACE: Duration = Duration::from_secs(30);
 
-/// Becomes `true` on the first SIGTERM or SIGINT.
+/// Becomes `true` on the first SIGTERM or SIGINT; the second ends the
+/// process at once.
 pub fn on_signal() -> Result<watch::Receiver<bool>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
@@ -24,8 +25,14 @@ pub fn on_signal() -> Result<watch::Receiver<bool>> {
             _ = int.recv() => eprintln!("patchtrack: SIGINT: finishing the work in progress"),
         }
         let _ = tx.send(true);
-        // Stay alive so that receivers keep seeing `true`.
-        std::future::pending::<()>().await;
+        // A second signal is an admin who will not wait: stop now (what
+        // is committed stays committed; mail not acknowledged is resent).
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("patchtrack: second signal: stopping now");
+        std::process::exit(1);
     });
     Ok(rx)
 }

@@ -238,7 +238,25 @@ fn sigterm_lets_the_request_in_progress_finish_ends_event_streams_and_exits_0() 
         &body[..5]
     )
     .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The signal once the server is inside that request (the scrape is
+    // the other one in flight).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, metrics) = http(&server.addr, "GET", "/metrics", &[], "");
+        let in_flight = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("patchtrack_http_requests_in_flight "))
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        if in_flight >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     sigterm(&server.child);
     std::thread::sleep(std::time::Duration::from_millis(300));
     slow.write_all(&body.as_bytes()[5..]).unwrap();
@@ -397,7 +415,18 @@ fn backup_copies_a_sqlite_site_while_it_serves_and_refuses_what_it_cannot_do() {
     assert_eq!(names(&copied), names(&original));
     assert_eq!(names(&copied).len(), 2);
 
-    // Not over an existing file, and not for PostgreSQL.
+    // Not of a database that is not there (no empty one is made), not
+    // over an existing file, and not for PostgreSQL.
+    let missing = common::scratch_dir().join("no-such-site.db");
+    let none = support::patchtrack(
+        &format!("sqlite://{}", missing.display()),
+        &[
+            "backup",
+            common::scratch_dir().join("never.db").to_str().unwrap(),
+        ],
+    );
+    assert!(!none.status.success());
+    assert!(!missing.exists(), "an empty database was made");
     let again = support::patchtrack(&db, &["backup", dest.to_str().unwrap()]);
     assert!(!again.status.success());
     assert!(

@@ -358,6 +358,16 @@ fn a_directory_that_is_no_inbox_is_refused_with_a_reason() {
     assert!(stderr.contains("is not a public-inbox"), "{stderr}");
 }
 
+/// A follower killed if the test fails before it stops it.
+struct Follower(std::process::Child);
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn follow_stores_mail_as_it_arrives_and_stops_cleanly_on_sigterm() {
     if !tools_present() {
@@ -369,14 +379,16 @@ fn follow_stores_mail_as_it_arrives_and_stops_cleanly_on_sigterm() {
     let inbox = tools.init("list3", 2, &[]);
     tools.deliver(&inbox, first);
     let (db, path) = site("pi-follow");
-    let mut follower = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", &db, "import-public-inbox", "--follow"])
-        .args(["--poll-seconds", "1", "--list-id", "series.example.org"])
-        .arg(&inbox.dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut follower = Follower(
+        Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+            .args(["--database", &db, "import-public-inbox", "--follow"])
+            .args(["--poll-seconds", "1", "--list-id", "series.example.org"])
+            .arg(&inbox.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let later = &later[..4];
     tools.deliver(&inbox, later);
     let expected = counts(&parsearchive("pi-follow-archive", &mails[..7]));
@@ -390,15 +402,64 @@ fn follow_stores_mail_as_it_arrives_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let killed = Command::new("kill")
-        .args(["-TERM", &follower.id().to_string()])
+        .args(["-TERM", &follower.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = follower.wait().unwrap();
+    let status = follower.0.wait().unwrap();
     let mut out = String::new();
-    std::io::Read::read_to_string(&mut follower.stdout.take().unwrap(), &mut out).unwrap();
+    std::io::Read::read_to_string(&mut follower.0.stdout.take().unwrap(), &mut out).unwrap();
     assert!(status.success(), "{status:?}: {out}");
     // Its marks are where it stopped: a run after it finds nothing.
     let (summary, _) = import(&db, &inbox.dir);
     assert!(summary.contains("nothing new"), "{summary}");
+}
+
+#[test]
+fn mail_no_project_takes_is_not_marked_read_and_from_start_reads_it_all_again() {
+    if !tools_present() {
+        return;
+    }
+    let mails = mails();
+    let first = &mails[..4];
+    let tools = Tools::new("unrouted");
+    let inbox = tools.init("list4", 2, &[]);
+    tools.deliver(&inbox, first);
+    let (db, path) = site("pi-unrouted");
+    let dir = inbox.dir.to_str().unwrap();
+    // The wrong list id: every mail dropped, an error, no mark.
+    let out = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+        .args([
+            "--database",
+            &db,
+            "import-public-inbox",
+            "--list-id",
+            "typo.example.org",
+            dir,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nothing was marked as read"), "{stderr}");
+    // Fixed: the same mail is read and stored.
+    let (summary, _) = import(&db, &inbox.dir);
+    assert_eq!(processed(&summary), first.len() as u64, "{summary}");
+    assert_eq!(
+        counts(&path),
+        counts(&parsearchive("pi-unrouted-archive", first))
+    );
+    // --from-start reads everything again and stores nothing twice.
+    let (summary, _) = patchtrack(
+        &db,
+        &[
+            "import-public-inbox",
+            "--from-start",
+            "--list-id",
+            "series.example.org",
+            dir,
+        ],
+    );
+    assert_eq!(processed(&summary), first.len() as u64, "{summary}");
+    assert!(summary.contains("Total: 0 new entries"), "{summary}");
 }

@@ -239,13 +239,33 @@ impl Store {
                 dest.display()
             )));
         }
-        let dest = dest
+        if sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .is_err()
+        {
+            return Err(StoreError::Invalid(
+                "this is not a patchtrack database (no migrations table)".into(),
+            ));
+        }
+        // Written beside the destination and renamed once complete, so
+        // that an interrupted backup never looks like a backup.
+        let partial = dest.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        let path = partial
             .to_str()
             .ok_or_else(|| StoreError::Invalid("the backup path is not UTF-8".into()))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(dest)
+        let copied = sqlx::query("VACUUM INTO $1")
+            .bind(path)
             .execute(&self.pool)
-            .await?;
+            .await;
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+        std::fs::rename(&partial, dest).map_err(|e| {
+            StoreError::Invalid(format!("cannot move the copy to {}: {e}", dest.display()))
+        })?;
         Ok(())
     }
 

@@ -118,7 +118,10 @@ impl Store {
     ) -> Result<Outcome> {
         let outcome = self.ingest_counted(raw, first, options).await?;
         if !outcome.is_stored() {
-            self.count_unstored(&outcome).await?;
+            // A counter is no reason to have the MTA send the mail again.
+            if let Err(e) = self.count_unstored(&outcome).await {
+                tracing::warn!(error = %e, "could not count a mail that was not stored");
+            }
         }
         Ok(outcome)
     }

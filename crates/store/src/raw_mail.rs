@@ -14,8 +14,16 @@ pub(crate) const ZSTD: i32 = 1;
 /// small fraction of its time (about 60 µs for a 5 KB mail).
 const LEVEL: i32 = 6;
 
-/// The bytes to store for `raw` and how they are encoded.
+/// The largest mail kept compressed: [`unpack`] allocates what a frame
+/// says it holds, and refuses more than this from a damaged row.
+const LARGEST: usize = 256 << 20;
+
+/// The bytes to store for `raw` and how they are encoded (a mail larger
+/// than [`LARGEST`] is kept as it came).
 pub(crate) fn pack(raw: &[u8]) -> (Vec<u8>, i32) {
+    if raw.len() > LARGEST {
+        return (raw.to_vec(), PLAIN);
+    }
     match zstd::bulk::compress(raw, LEVEL) {
         Ok(packed) if packed.len() < raw.len() => (packed, ZSTD),
         _ => (raw.to_vec(), PLAIN),
@@ -28,13 +36,12 @@ pub(crate) fn unpack(data: Vec<u8>, compression: i32) -> Result<Vec<u8>> {
         PLAIN => Ok(data),
         ZSTD => {
             // The frame records its size; a corrupted one cannot ask for
-            // more than the largest mail accepted anywhere (64 MiB by
-            // default for LMTP; 256 MiB leaves room).
+            // more than `pack` ever compresses.
             let size = zstd::zstd_safe::get_frame_content_size(&data)
                 .ok()
                 .flatten()
                 .unwrap_or(0)
-                .min(256 << 20);
+                .min(LARGEST as u64);
             zstd::bulk::decompress(&data, usize::try_from(size).unwrap_or(0)).map_err(|e| {
                 StoreError::Inconsistent(format!("a stored mail does not decompress: {e}"))
             })

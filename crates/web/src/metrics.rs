@@ -127,9 +127,11 @@ pub async fn track(
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
     let started = Instant::now();
-    app.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    // Left by drop: a request cut off by the server's timeout is dropped
+    // here, not finished.
+    let in_flight = InFlight::enter(&app.metrics);
     let mut response = next.run(request).await;
-    app.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    drop(in_flight);
     let took = started.elapsed();
     tracing::info!(
         target: "request",
@@ -166,17 +168,41 @@ pub async fn track(
     response
 }
 
+/// Counts a request in progress while alive.
+struct InFlight<'a>(&'a Metrics);
+
+impl InFlight<'_> {
+    fn enter(metrics: &Metrics) -> InFlight<'_> {
+        metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(metrics)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How long a scrape waits for the database: a database that is away is
+/// reported (`patchtrack_database_up 0`) within a scraper's timeout.
+const DATABASE_WAIT: Duration = Duration::from_secs(2);
+
 /// `GET /metrics`.
 pub async fn serve(State(app): State<std::sync::Arc<App>>) -> Response {
     let mut out = String::new();
     render_requests(&app.metrics, &mut out);
     // The database's figures; a database that is away leaves them out
     // and says so, the process's own figures are still worth scraping.
-    let up = match (
-        app.store.mail_counts().await,
-        app.store.queue_lengths().await,
-    ) {
-        (Ok(mail), Ok(queue)) => {
+    let figures = tokio::time::timeout(DATABASE_WAIT, async {
+        (
+            app.store.mail_counts().await,
+            app.store.queue_lengths().await,
+        )
+    })
+    .await;
+    let up = match figures {
+        Ok((Ok(mail), Ok(queue))) => {
             render_mail(&mail, &mut out);
             render_queue(&queue, &mut out);
             1

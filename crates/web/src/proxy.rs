@@ -65,35 +65,48 @@ impl Cidr {
     }
 }
 
-/// The client of a request that reached us from `peer`: the nearest
-/// address in `X-Forwarded-For` that is not a trusted proxy, when `peer`
-/// is one; `peer` otherwise (also when the header is missing or does not
-/// parse, rather than trusting half of it).
-pub fn client(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) -> IpAddr {
+/// The client of a request that reached us from `peer`: read from the
+/// right (each proxy appends the address it was reached from), the first
+/// hop that is not a trusted proxy, when `peer` is one; `peer` otherwise.
+/// `forwarded_for` holds every `X-Forwarded-For` line in order (a proxy
+/// may add a line of its own rather than append). A hop that does not
+/// parse (`unknown`, garbage) ends the walk at the last good one, so a
+/// client cannot choose an address by sending junk; ports are dropped.
+pub fn client(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
     if !is_trusted(peer) {
         return peer;
     }
-    let Some(header) = forwarded_for else {
-        return peer;
-    };
-    let hops: Option<Vec<IpAddr>> = header
-        .split(',')
-        .map(|h| h.trim().parse::<IpAddr>().ok())
-        .collect();
-    let Some(hops) = hops else {
-        return peer;
-    };
-    // Each proxy appends the address it was reached from: read from the
-    // right, past our own proxies.
     let mut client = peer;
-    for hop in hops.into_iter().rev() {
+    for hop in forwarded_for.iter().rev().flat_map(|line| line.rsplit(',')) {
+        let Some(hop) = hop_address(hop.trim()) else {
+            break;
+        };
         client = hop;
         if !is_trusted(hop) {
             break;
         }
     }
     client
+}
+
+/// `ADDR`, `ADDR:PORT` (IPv4) or `[ADDR]:PORT` / `[ADDR]` (IPv6).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    let (addr, port) = hop.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    addr.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// Whether the request's peer is a trusted proxy, whose headers (the
+/// client's address, the request id) are believed.
+pub fn trusted(peer: IpAddr, trusted: &[Cidr]) -> bool {
+    trusted.iter().any(|c| c.contains(peer))
 }
 
 #[cfg(test)]
@@ -130,21 +143,36 @@ mod tests {
             .filter_map(|c| c.parse().ok())
             .collect();
         let local = ip("127.0.0.1");
-        assert_eq!(
-            client(local, Some("203.0.113.7"), &trusted),
-            ip("203.0.113.7")
-        );
+        assert_eq!(client(local, &["203.0.113.7"], &trusted), ip("203.0.113.7"));
         // A client's own claim before our proxies is not believed.
         assert_eq!(
-            client(local, Some("1.2.3.4, 203.0.113.7, 10.0.0.5"), &trusted),
+            client(local, &["1.2.3.4, 203.0.113.7, 10.0.0.5"], &trusted),
+            ip("203.0.113.7")
+        );
+        // A proxy that adds its own line: the client's forged line first.
+        assert_eq!(
+            client(local, &["1.2.3.4", "203.0.113.7"], &trusted),
             ip("203.0.113.7")
         );
         // From an untrusted peer the header means nothing.
         assert_eq!(
-            client(ip("198.51.100.1"), Some("1.2.3.4"), &trusted),
+            client(ip("198.51.100.1"), &["1.2.3.4"], &trusted),
             ip("198.51.100.1")
         );
-        assert_eq!(client(local, Some("garbage, 1.2.3.4"), &trusted), local);
-        assert_eq!(client(local, None, &trusted), local);
+        // Junk ends the walk at the last good hop; ports are dropped.
+        assert_eq!(
+            client(local, &["garbage, 1.2.3.4"], &trusted),
+            ip("1.2.3.4")
+        );
+        assert_eq!(client(local, &["1.2.3.4, unknown"], &trusted), local);
+        assert_eq!(
+            client(local, &["203.0.113.7:5678"], &trusted),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            client(local, &["[2001:db8::1]:443"], &trusted),
+            ip("2001:db8::1")
+        );
+        assert_eq!(client(local, &[], &trusted), local);
     }
 }

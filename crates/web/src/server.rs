@@ -222,11 +222,18 @@ async fn connection(
         move |mut request: axum::http::Request<hyper::body::Incoming>| {
             let router = router.clone();
             let guard = InFlight::enter(&busy);
-            let forwarded = request
+            let forwarded: Vec<&str> = request
                 .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok());
-            let client = crate::proxy::client(peer.ip(), forwarded, &trusted);
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let client = crate::proxy::client(peer.ip(), &forwarded, &trusted);
+            // A request id is a proxy's to give; from anyone else it is
+            // replaced by one of ours.
+            if !crate::proxy::trusted(peer.ip(), &trusted) {
+                request.headers_mut().remove("x-request-id");
+            }
             request
                 .extensions_mut()
                 .insert(ClientAddr(SocketAddr::new(client, peer.port())));
