@@ -5,7 +5,7 @@
 //! the two threads sit on different cores each hand-off is a cross-core
 //! wake-up, which on this project's machines costs more than the statement
 //! (the git-list import: 7.0 s spread over two cores, 5.0 s on one). So
-//! `parsearchive` pins the thread that owns the store, and with it the
+//! `parsearchive` and `import-public-inbox` pin the thread that owns the store, and with it the
 //! connection threads it spawns, to the core it is running on; the archive
 //! reader goes back to every core, where it splits and parses ahead.
 

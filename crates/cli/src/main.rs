@@ -474,7 +474,7 @@ async fn run(cli: &Cli, cores: &affinity::Cores, loaded: &Loaded) -> anyhow::Res
             }
         }
         Command::ImportPublicInbox(args) => {
-            public_inbox::run(&open_bulk(&cli.database).await?, args).await?;
+            public_inbox::run(&open_bulk(&cli.database).await?, args, cores).await?;
         }
         Command::Backup { dest } => {
             // Read-only: a mistyped path must fail, not back up a new,
@@ -711,7 +711,10 @@ fn main() -> ExitCode {
     };
     // An import keeps its store traffic on one core (see `affinity`),
     // pinned before the runtime and the connection threads exist.
-    let cores = if matches!(cli.command, Command::Parsearchive(_)) {
+    let cores = if matches!(
+        cli.command,
+        Command::Parsearchive(_) | Command::ImportPublicInbox(_)
+    ) {
         affinity::pin_here()
     } else {
         affinity::unpinned()

@@ -25,6 +25,7 @@ use anyhow::{Context, Result, bail};
 use patchtrack_mail::ParsedMail;
 use patchtrack_store::Store;
 
+use crate::affinity;
 use crate::input::Item;
 use crate::mailin::{Storer, parse_guarded};
 
@@ -492,6 +493,7 @@ async fn pass(
     stop: &Stop,
     roots: &mut Roots,
     from_start: bool,
+    cores: &affinity::Cores,
 ) -> Result<u64> {
     let plans = plan(store, &args.path, roots, from_start).await?;
     if plans.is_empty() {
@@ -501,7 +503,13 @@ async fn pass(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Feed>(64);
     let reader_plans = plans.clone();
     let reader_stop = stop.clone();
-    let reader = std::thread::spawn(move || read(&reader_plans, &tx, &reader_stop));
+    // The store's side stays on its core (see `affinity`); the reader, git
+    // and the parser may use any.
+    let reader_cores = cores.clone();
+    let reader = std::thread::spawn(move || {
+        affinity::release(&reader_cores);
+        read(&reader_plans, &tx, &reader_stop)
+    });
     // The commit of the newest stored mail per epoch and the mails since
     // its mark last moved.
     let mut stored: Vec<(Option<String>, u64)> = vec![(None, 0); plans.len()];
@@ -591,7 +599,11 @@ impl Stop {
 }
 
 /// `import-public-inbox`: one pass, or passes until stopped with --follow.
-pub async fn run(store: &Store, args: &ImportPublicInboxArgs) -> Result<()> {
+pub async fn run(
+    store: &Store,
+    args: &ImportPublicInboxArgs,
+    cores: &affinity::Cores,
+) -> Result<()> {
     // One pass ends on its own; only a follower waits for a signal.
     let stop = Stop(if args.follow {
         Some(crate::shutdown::on_signal()?)
@@ -609,7 +621,7 @@ pub async fn run(store: &Store, args: &ImportPublicInboxArgs) -> Result<()> {
     // where that one ends.
     let mut from_start = args.from_start;
     loop {
-        let handled = pass(store, args, &stop, &mut roots, from_start).await?;
+        let handled = pass(store, args, &stop, &mut roots, from_start, cores).await?;
         from_start = false;
         if !args.follow || stop.requested() {
             if handled == 0 && !args.follow {
