@@ -140,7 +140,7 @@ pub async fn track(
         method = %method,
         %path,
         status = response.status().as_u16(),
-        ms = took.as_secs_f64() * 1000.0,
+        ms = u64::try_from(took.as_micros()).unwrap_or(u64::MAX) as f64 / 1000.0,
         "{method} {path} {}",
         response.status().as_u16()
     );
