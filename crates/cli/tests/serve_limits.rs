@@ -98,6 +98,16 @@ fn a_body_shorter_than_its_length_times_out() {
                    Content-Length: 1000\r\nConnection: close\r\n\r\n{\"name\":";
     let status = status_of(&server.addr, request, Duration::from_secs(5));
     assert_eq!(status.as_deref(), Ok("HTTP/1.1 408 Request Timeout"));
+    // Counted, though cut off outside the router.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut scrape = String::new();
+    Read::read_to_string(&mut s, &mut scrape).unwrap();
+    assert!(
+        scrape.contains("\npatchtrack_http_request_timeouts_total 1\n"),
+        "{scrape}"
+    );
 }
 
 #[test]

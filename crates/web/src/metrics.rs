@@ -327,6 +327,17 @@ fn render_requests(metrics: &Metrics, out: &mut String) {
     }
     family(
         out,
+        "patchtrack_http_request_timeouts_total",
+        "counter",
+        "Requests cut off by the request timeout (answered 408; not in the counts above).",
+    );
+    let _ = writeln!(
+        out,
+        "patchtrack_http_request_timeouts_total {}",
+        crate::server::TIMED_OUT.load(Ordering::Relaxed)
+    );
+    family(
+        out,
         "patchtrack_http_request_duration_seconds",
         "histogram",
         "Time from a request to its answer's headers, by route.",

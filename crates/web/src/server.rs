@@ -194,6 +194,10 @@ pub async fn run(
     Ok(())
 }
 
+/// Requests answered 408 by the request timeout, for `/metrics`: they
+/// are cut off outside the router, where requests are counted.
+pub static TIMED_OUT: AtomicU64 = AtomicU64::new(0);
+
 /// How long open requests may take to finish once the server stops.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -244,7 +248,10 @@ async fn connection(
                 Ok::<Response, std::convert::Infallible>(match answer {
                     Ok(Ok(response)) => response,
                     Ok(Err(never)) => match never {},
-                    Err(_) => timed_out(api),
+                    Err(_) => {
+                        TIMED_OUT.fetch_add(1, Ordering::Relaxed);
+                        timed_out(api)
+                    }
                 })
             }
         },
