@@ -140,6 +140,8 @@ pub struct Storer<'a> {
     summary: Summary,
     next_analyze: u64,
     progress: Option<indicatif::ProgressBar>,
+    /// Outcomes of mail not stored, counted for `/metrics` in batches.
+    uncounted: Vec<Outcome>,
 }
 
 impl<'a> Storer<'a> {
@@ -162,6 +164,7 @@ impl<'a> Storer<'a> {
             summary: Summary::default(),
             next_analyze: 1_000,
             progress,
+            uncounted: Vec::new(),
         }
     }
 
@@ -195,6 +198,12 @@ impl<'a> Storer<'a> {
             Err(e) => return Err(e).with_context(|| format!("storing {}", item.origin)),
         };
         self.summary.add(&outcome);
+        if !outcome.is_stored() {
+            self.uncounted.push(outcome);
+            if self.uncounted.len() >= 1_000 {
+                self.count_uncounted().await;
+            }
+        }
         // Statistics at 1,000 mails and each fourfold growth after: a few
         // ANALYZE runs over the whole import keep the planner on the
         // message-id indexes (see `Store::refresh_statistics`).
@@ -213,8 +222,16 @@ impl<'a> Storer<'a> {
         Ok(())
     }
 
+    async fn count_uncounted(&mut self) {
+        if let Err(e) = self.store.count_unstored(&self.uncounted).await {
+            tracing::warn!(error = %e, "could not count the mail that was not stored");
+        }
+        self.uncounted.clear();
+    }
+
     /// Folds the tallies, refreshes the statistics and prints the summary.
-    pub async fn finish(self) -> Result<()> {
+    pub async fn finish(mut self) -> Result<()> {
+        self.count_uncounted().await;
         if self.summary.messages > 0 {
             self.store.compact_tallies().await?;
             self.store.refresh_statistics().await?;

@@ -112,13 +112,20 @@ fn epochs(path: &Path) -> Result<Vec<Epoch>> {
     }])
 }
 
-/// `git --git-dir=DIR ARGS`, its standard output, or its complaint.
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
-    let out = Command::new("git")
+/// `git --git-dir=DIR ARGS`, reading nothing.
+fn git_in(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("git");
+    command
         .arg("--git-dir")
         .arg(dir)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    command
+}
+
+/// `git --git-dir=DIR ARGS`, its standard output, or its complaint.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    let out = git_in(dir, args)
         .output()
         .context("cannot run git (is it installed?)")?;
     if !out.status.success() {
@@ -134,11 +141,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
 
 /// The epoch's newest commit, or None while it has none.
 fn head(dir: &Path) -> Result<Option<String>> {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(dir)
-        .args(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
-        .stdin(Stdio::null())
+    let out = git_in(dir, &["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
         .output()
         .context("cannot run git (is it installed?)")?;
     Ok(out
@@ -150,11 +153,7 @@ fn head(dir: &Path) -> Result<Option<String>> {
 /// Whether `commit` is on the history of `head` (false also when the
 /// commit is gone, after a purge or a re-created epoch).
 fn is_ancestor(dir: &Path, commit: &str, head: &str) -> Result<bool> {
-    let status = Command::new("git")
-        .arg("--git-dir")
-        .arg(dir)
-        .args(["merge-base", "--is-ancestor", commit, head])
-        .stdin(Stdio::null())
+    let status = git_in(dir, &["merge-base", "--is-ancestor", commit, head])
         .stderr(Stdio::null())
         .status()
         .context("cannot run git (is it installed?)")?;
@@ -403,10 +402,7 @@ fn cat_blobs(
     if wanted.is_empty() {
         return Ok(());
     }
-    let child = Command::new("git")
-        .arg("--git-dir")
-        .arg(dir)
-        .args(["cat-file", "--batch"])
+    let child = git_in(dir, &["cat-file", "--batch"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

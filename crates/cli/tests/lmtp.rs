@@ -9,83 +9,14 @@
 
 #[path = "../../store/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-struct Lmtp {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Lmtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn patchtrack(db: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", db])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn site(name: &str) -> (String, String) {
-    let path = common::scratch_dir().join(format!("{name}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    let db = format!("sqlite://{}", path.display());
-    patchtrack(&db, &["migrate"]);
-    patchtrack(
-        &db,
-        &[
-            "project",
-            "add",
-            "--linkname",
-            "s",
-            "--name",
-            "S",
-            "--listid",
-            "series.example.org",
-        ],
-    );
-    (db, path.display().to_string())
-}
-
-fn lmtp(db: &str, extra: &[&str]) -> Lmtp {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", db, "lmtp", "--listen", "127.0.0.1:0"])
-        .args(["--list-id", "series.example.org"])
-        .args(extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("lmtp exited").unwrap();
-        if let Some(rest) = line.split("LMTP on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            eprintln!("lmtp: {line}");
-        }
-    });
-    Lmtp { child, addr }
-}
+use support::{add_project, exits_within, lmtp, ok_run, sigterm, site};
 
 fn python(script: &str, args: &[&str]) -> String {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lmtp");
@@ -137,7 +68,7 @@ fn eight_concurrent_clients_store_what_a_sequential_import_stores() {
         store.raw_mails_in_order(project.id).await.unwrap()
     });
     common::write_mboxrd(&export, &committed);
-    patchtrack(
+    ok_run(
         &db2,
         &[
             "parsearchive",
@@ -146,7 +77,10 @@ fn eight_concurrent_clients_store_what_a_sequential_import_stores() {
             export.to_str().unwrap(),
         ],
     );
-    let same = python("compare.py", &[&path, &path2]);
+    let same = python(
+        "compare.py",
+        &[path.to_str().unwrap(), path2.to_str().unwrap()],
+    );
     eprintln!("counts, LMTP / sequential: {same}");
     assert!(same.contains("same"), "{same}");
 }
@@ -170,7 +104,7 @@ fn converse(s: &mut BufReader<TcpStream>, send: &str, replies: usize) -> Vec<Str
 
 #[test]
 fn the_protocol_as_rfc_2033_says() {
-    let (db, _) = site("lmtp-protocol");
+    let (db, path) = site("lmtp-protocol");
     let server = lmtp(&db, &["--max-size", "2000"]);
     let stream = TcpStream::connect(&server.addr).unwrap();
     stream
@@ -222,12 +156,11 @@ fn the_protocol_as_rfc_2033_says() {
     assert!(converse(&mut s, "QUIT\r\n", 1)[0].starts_with("221"));
 
     // The stored patch kept its content, the leading dot unstuffed.
-    let (_, path) = site_path("lmtp-protocol");
     let content = Command::new("python3")
         .args([
             "-c",
             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"SELECT content FROM patch\").fetchone()[0])",
-            &path,
+            path.to_str().unwrap(),
         ])
         .output()
         .unwrap();
@@ -236,14 +169,6 @@ fn the_protocol_as_rfc_2033_says() {
         content.contains("\n.a line with a dot") || content.starts_with(".a line with a dot"),
         "{content}"
     );
-}
-
-fn site_path(name: &str) -> (String, String) {
-    let path = common::scratch_dir().join(format!("{name}.db"));
-    (
-        format!("sqlite://{}", path.display()),
-        path.display().to_string(),
-    )
 }
 
 /// One mail over a session already greeted: the reply to its DATA.
@@ -269,20 +194,7 @@ fn a_database_gone_away_gets_451_and_the_retried_mail_is_stored_once() {
         return;
     };
     let (base, name) = url.rsplit_once('/').unwrap();
-    patchtrack(&url, &["migrate"]);
-    patchtrack(
-        &url,
-        &[
-            "project",
-            "add",
-            "--linkname",
-            "s",
-            "--name",
-            "S",
-            "--listid",
-            "series.example.org",
-        ],
-    );
+    add_project(&url);
     let server = lmtp(&url, &[]);
     let stream = TcpStream::connect(&server.addr).unwrap();
     stream
@@ -337,11 +249,7 @@ fn sigterm_finishes_the_mail_in_progress_then_answers_421_and_exits_0() {
         )
         .unwrap();
     // The signal arrives while the mail is being received.
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&server.child);
     std::thread::sleep(Duration::from_millis(300));
     let stored = converse(
         &mut s,
@@ -350,15 +258,8 @@ fn sigterm_finishes_the_mail_in_progress_then_answers_421_and_exits_0() {
     );
     assert_eq!(stored[0], "250 2.0.0 stored", "{stored:?}");
     assert!(stored[1].starts_with("421 "), "then closed: {stored:?}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "still running");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exits_within(&mut server.child, 10);
     assert!(status.success(), "{status:?}");
-    let counts = python("compare.py", &["--counts", &path]);
+    let counts = python("compare.py", &["--counts", path.to_str().unwrap()]);
     assert!(counts.contains("'patch': 1,"), "{counts}");
 }

@@ -10,29 +10,10 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use support::{http, ok_run, serve};
+use support::{Server, exits_within, http, ok_run, serve, sigterm, spawn_announcing};
 
 fn site(name: &str) -> String {
-    let path = common::scratch_dir().join(format!("{name}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    let db = format!("sqlite://{}", path.display());
-    ok_run(&db, &["migrate"]);
-    ok_run(
-        &db,
-        &[
-            "project",
-            "add",
-            "--linkname",
-            "s",
-            "--name",
-            "S",
-            "--listid",
-            "series.example.org",
-        ],
-    );
-    db
+    support::site(name).0
 }
 
 /// Samples of a scrape, parsed by `prometheus_client`'s parser.
@@ -183,29 +164,6 @@ fn metrics_count_requests_by_route_mail_by_outcome_and_parse_as_prometheus_text(
     assert!(types.contains(&("patchtrack_mail", "counter")));
 }
 
-fn sigterm(child: &std::process::Child) {
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
-/// Waits for the process to exit, at most `secs` seconds.
-fn exits_within(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still running {secs} s after SIGTERM"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn sigterm_lets_the_request_in_progress_finish_ends_event_streams_and_exits_0() {
     use std::io::{BufRead, BufReader, Read};
@@ -271,39 +229,16 @@ fn sigterm_lets_the_request_in_progress_finish_ends_event_streams_and_exits_0() 
     assert!(status.success(), "{status:?}");
 }
 
-/// A serve writing JSON logs: the child, its address and its log lines.
-fn json_serve(
-    db: &str,
-    extra: &[&str],
-) -> (
-    std::process::Child,
-    String,
-    std::sync::mpsc::Receiver<String>,
-) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+/// A serve writing JSON logs, and its log lines.
+fn json_serve(db: &str, extra: &[&str]) -> (Server, std::sync::mpsc::Receiver<String>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_patchtrack"));
+    command
         .args(["--database", db, "serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("PATCHTRACK_LOG")
-        .env("PATCHTRACK_LOG_FORMAT", "json")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, addr, rx)
+        .env("PATCHTRACK_LOG_FORMAT", "json");
+    let (child, addr, lines) = spawn_announcing(&mut command, "serving http://", "serve");
+    (Server { child, addr }, lines)
 }
 
 /// The next `n` request log lines, as JSON.
@@ -327,8 +262,8 @@ fn request_logs(rx: &std::sync::mpsc::Receiver<String>, n: usize) -> Vec<serde_j
 #[test]
 fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
     let db = site("json-logs");
-    let (mut child, addr, rx) = json_serve(&db, &[]);
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    let (server, rx) = json_serve(&db, &[]);
+    let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
     write!(
         s,
         "GET /api/1.2/projects/ HTTP/1.1\r\nHost: x\r\nX-Request-Id: proxy-42\r\nConnection: close\r\n\r\n"
@@ -343,7 +278,7 @@ fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
         "{answer}"
     );
     // Without one, the server makes one up.
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    let mut s = std::net::TcpStream::connect(&server.addr).unwrap();
     write!(
         s,
         "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -357,8 +292,7 @@ fn request_logs_are_json_lines_carrying_the_request_id_the_client_gets_back() {
     );
 
     let seen = request_logs(&rx, 2);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0]["fields"]["request_id"], "proxy-42", "{seen:?}");
     assert_eq!(seen[0]["fields"]["status"], 200, "{seen:?}");
@@ -447,29 +381,19 @@ fn backup_copies_a_sqlite_site_while_it_serves_and_refuses_what_it_cannot_do() {
     }
 }
 
-/// Starts `patchtrack ARGS` (a serve) and returns it with its address.
-fn serve_with(args: &[&str], env: &[(&str, &str)]) -> support::Server {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+/// Starts `patchtrack ARGS` (a serve) without a database URL from the
+/// environment, with `env` added.
+fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_patchtrack"));
+    command
         .args(args)
         .env_remove("PATCHTRACK_DATABASE_URL")
-        .envs(env.iter().copied())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    support::Server { child, addr }
+        .envs(env.iter().copied());
+    let (child, addr, _) = spawn_announcing(&mut command, "serving http://", "serve");
+    Server { child, addr }
 }
 
-fn project_url(server: &support::Server) -> String {
+fn project_url(server: &Server) -> String {
     let (status, body) = http(
         &server.addr,
         "GET",
@@ -594,17 +518,15 @@ fn only_a_trusted_proxy_names_the_client_in_x_forwarded_for() {
         );
     };
     // Loopback is trusted by default: the proxy's client is logged.
-    let (mut child, addr, rx) = json_serve(&db, &[]);
-    ask(&addr);
+    let (server, rx) = json_serve(&db, &[]);
+    ask(&server.addr);
     let seen = request_logs(&rx, 1);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(seen[0]["fields"]["client"], "203.0.113.9", "{seen:?}");
     // Trusting another proxy only: the header of a loopback peer is ignored.
-    let (mut child, addr, rx) = json_serve(&db, &["--trusted-proxy", "10.0.0.0/8"]);
-    ask(&addr);
+    let (server, rx) = json_serve(&db, &["--trusted-proxy", "10.0.0.0/8"]);
+    ask(&server.addr);
     let seen = request_logs(&rx, 1);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(seen[0]["fields"]["client"], "127.0.0.1", "{seen:?}");
 }

@@ -16,11 +16,13 @@
 
 #[path = "../../store/tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use support::{add_project, lmtp};
 
 /// The instance's directory: fixed, because it must be listed in the
 /// default configuration.
@@ -31,16 +33,11 @@ fn postfix_present() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    let found = Path::new("/usr/sbin/postfix").exists() && root;
-    if !found {
-        let msg =
-            "\n*** Postfix NOT FOUND or not root (apt-get install postfix): test SKIPPED ***\n";
-        if std::env::var("PATCHTRACK_REQUIRE_POSTFIX").is_ok_and(|v| v == "1") {
-            panic!("{msg}");
-        }
-        eprintln!("{msg}");
-    }
-    found
+    support::tool_present(
+        Path::new("/usr/sbin/postfix").exists() && root,
+        "Postfix, or root to run it (apt-get install postfix)",
+        "PATCHTRACK_REQUIRE_POSTFIX",
+    )
 }
 
 fn run(program: &str, args: &[&str]) -> String {
@@ -168,64 +165,6 @@ impl Drop for Postfix {
     }
 }
 
-struct Lmtp(Child, String);
-
-impl Drop for Lmtp {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn patchtrack(db: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", db])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn site(db: &str) {
-    patchtrack(db, &["migrate"]);
-    patchtrack(
-        db,
-        &[
-            "project",
-            "add",
-            "--linkname",
-            "s",
-            "--name",
-            "S",
-            "--listid",
-            "series.example.org",
-        ],
-    );
-}
-
-fn lmtp(db: &str) -> Lmtp {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", db, "lmtp", "--listen", "127.0.0.1:0"])
-        .args(["--list-id", "series.example.org"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("lmtp exited").unwrap();
-        if let Some(rest) = line.split("LMTP on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    Lmtp(child, addr)
-}
-
 fn send(postfix: &Postfix, mboxes: &[&Path]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/postfix/send.py");
     let mut args = vec![
@@ -280,9 +219,9 @@ fn postfix_delivers_over_lmtp_and_keeps_the_mail_while_the_database_is_away() {
         common::scratch_dir().join("postfix.db").display()
     );
     let db = postgres.clone().unwrap_or(sqlite);
-    site(&db);
-    let server = lmtp(&db);
-    let postfix = Postfix::start(&server.1);
+    add_project(&db);
+    let server = lmtp(&db, &[]);
+    let postfix = Postfix::start(&server.addr);
 
     let series = common::testdata().join("patchwork/series");
     let mboxes = [
@@ -297,11 +236,11 @@ fn postfix_delivers_over_lmtp_and_keeps_the_mail_while_the_database_is_away() {
         "sqlite://{}",
         common::scratch_dir().join("postfix-ref.db").display()
     );
-    site(&reference);
+    add_project(&reference);
     let mut args = vec!["parsearchive", "--list-id", "series.example.org"];
     let paths: Vec<String> = mboxes.iter().map(|p| p.display().to_string()).collect();
     args.extend(paths.iter().map(String::as_str));
-    patchtrack(&reference, &args);
+    support::ok_run(&reference, &args);
     let want = stored(&reference);
     wait_for("Postfix's deliveries", 60, || stored(&db) == want);
     let log = postfix.log();

@@ -14,10 +14,13 @@
 
 #[path = "../../store/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use support::{ok_output as patchtrack, sigterm, site};
 
 fn tools_present() -> bool {
     let found = Command::new("public-inbox-init")
@@ -26,15 +29,11 @@ fn tools_present() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok();
-    if !found {
-        let msg =
-            "\n*** public-inbox tools NOT FOUND (apt-get install public-inbox): test SKIPPED ***\n";
-        if std::env::var("PATCHTRACK_REQUIRE_PUBLIC_INBOX").is_ok_and(|v| v == "1") {
-            panic!("{msg}");
-        }
-        eprintln!("{msg}");
-    }
-    found
+    support::tool_present(
+        found,
+        "public-inbox tools (apt-get install public-inbox)",
+        "PATCHTRACK_REQUIRE_PUBLIC_INBOX",
+    )
 }
 
 /// A scratch home with a public-inbox configuration of its own.
@@ -129,40 +128,6 @@ impl Tools {
 struct Inbox {
     dir: PathBuf,
     address: String,
-}
-
-fn patchtrack(db: &str, args: &[&str]) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
-        .args(["--database", db])
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{args:?}: {stderr}");
-    (String::from_utf8(out.stdout).unwrap(), stderr)
-}
-
-fn site(name: &str) -> (String, PathBuf) {
-    let path = common::scratch_dir().join(format!("{name}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    let db = format!("sqlite://{}", path.display());
-    patchtrack(&db, &["migrate"]);
-    patchtrack(
-        &db,
-        &[
-            "project",
-            "add",
-            "--linkname",
-            "s",
-            "--name",
-            "S",
-            "--listid",
-            "series.example.org",
-        ],
-    );
-    (db, path)
 }
 
 fn import(db: &str, inbox: &Path) -> (String, String) {
@@ -401,12 +366,8 @@ fn follow_stores_mail_as_it_arrives_and_stops_cleanly_on_sigterm() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &follower.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = follower.0.wait().unwrap();
+    sigterm(&follower.0);
+    let status = support::exits_within(&mut follower.0, 30);
     let mut out = String::new();
     std::io::Read::read_to_string(&mut follower.0.stdout.take().unwrap(), &mut out).unwrap();
     assert!(status.success(), "{status:?}: {out}");

@@ -6,26 +6,17 @@
 
 #[path = "../../store/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
 use std::time::{Duration, Instant};
+use support::Server;
 
-/// A running `patchtrack serve` with at most 256 file descriptors, as a
-/// small server has; killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A `patchtrack serve` with at most 256 file descriptors, as a small
+/// server has.
 fn serve(name: &str, extra: &str) -> Server {
     let db = common::scratch_dir().join(format!("{name}.db"));
     let _ = std::fs::remove_file(&db);
@@ -34,21 +25,9 @@ fn serve(name: &str, extra: &str) -> Server {
         env!("CARGO_BIN_EXE_patchtrack"),
         db.display()
     );
-    let mut child = Command::new("sh")
-        .args(["-c", &script])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    // Keep draining stderr so the server never blocks on it.
-    std::thread::spawn(move || for _ in lines {});
+    let mut command = Command::new("sh");
+    command.args(["-c", &script]);
+    let (child, addr, _) = support::spawn_announcing(&mut command, "serving http://", "serve");
     Server { child, addr }
 }
 

@@ -101,34 +101,25 @@ impl Store {
     }
 
     /// Stores one mail. Transient failures (lost races, a busy database)
-    /// are retried; the result says what was stored or why nothing was.
+    /// are retried; the result says what was stored or why nothing was,
+    /// and is counted for `/metrics`.
     pub async fn ingest(&self, raw: &[u8], options: &IngestOptions) -> Result<Outcome> {
-        self.ingest_parsed(raw, parse_mail(raw, &ParseOptions::default()), options)
-            .await
-    }
-
-    /// [`Store::ingest`] for a mail already parsed with the default
-    /// options, so that a bulk import can parse on another thread while
-    /// the previous mail is being stored.
-    pub async fn ingest_parsed(
-        &self,
-        raw: &[u8],
-        first: ParsedMail,
-        options: &IngestOptions,
-    ) -> Result<Outcome> {
-        let outcome = self.ingest_counted(raw, first, options).await?;
-        if !outcome.is_stored() {
-            // A counter is no reason to have the MTA send the mail again.
-            if let Err(e) = self.count_unstored(&outcome).await {
-                tracing::warn!(error = %e, "could not count a mail that was not stored");
-            }
+        let outcome = self
+            .ingest_parsed(raw, parse_mail(raw, &ParseOptions::default()), options)
+            .await?;
+        // A counter is no reason to have the MTA send the mail again.
+        if let Err(e) = self.count_unstored(std::slice::from_ref(&outcome)).await {
+            tracing::warn!(error = %e, "could not count a mail that was not stored");
         }
         Ok(outcome)
     }
 
-    /// Stores a mail; a stored one is counted in its transaction, the
-    /// caller counts the others.
-    async fn ingest_counted(
+    /// [`Store::ingest`] for a mail already parsed with the default
+    /// options, so that a bulk import can parse on another thread while
+    /// the previous mail is being stored. A stored mail is counted in its
+    /// transaction; one not stored is left to the caller's
+    /// [`Store::count_unstored`], which a bulk import calls once per batch.
+    pub async fn ingest_parsed(
         &self,
         raw: &[u8],
         first: ParsedMail,
@@ -189,6 +180,7 @@ impl Store {
                     sqlx::query(metrics::COUNT_MAIL)
                         .bind(counter)
                         .bind(reason)
+                        .bind(1_i64)
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;

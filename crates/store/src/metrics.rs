@@ -68,15 +68,28 @@ fn drop_kind(why: &str) -> &'static str {
 }
 
 impl Store {
-    /// Counts a mail that was not stored (a stored one is counted in its
-    /// own transaction).
-    pub(crate) async fn count_unstored(&self, outcome: &Outcome) -> Result<()> {
-        let (outcome, reason) = label(outcome);
-        sqlx::query(COUNT_MAIL)
-            .bind(outcome)
-            .bind(reason)
-            .execute(&self.pool)
-            .await?;
+    /// Counts mails that were not stored (a stored one is counted in its
+    /// own transaction): one write per kind of outcome, so that a bulk
+    /// import counts its duplicates and drops in batches, not one commit
+    /// each.
+    pub async fn count_unstored(&self, outcomes: &[Outcome]) -> Result<()> {
+        let mut by_label: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
+        for outcome in outcomes.iter().filter(|o| !o.is_stored()) {
+            *by_label.entry(label(outcome)).or_default() += 1;
+        }
+        if by_label.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for ((outcome, reason), n) in by_label {
+            sqlx::query(COUNT_MAIL)
+                .bind(outcome)
+                .bind(reason)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -126,6 +139,7 @@ impl Store {
     }
 }
 
-/// Adds one to a mail counter.
+/// Adds `$3` to a mail counter.
 pub(crate) const COUNT_MAIL: &str = "INSERT INTO mail_outcome (outcome, reason, count) \
-     VALUES ($1, $2, 1) ON CONFLICT (outcome, reason) DO UPDATE SET count = mail_outcome.count + 1";
+     VALUES ($1, $2, $3) ON CONFLICT (outcome, reason) \
+     DO UPDATE SET count = mail_outcome.count + excluded.count";

@@ -1,13 +1,16 @@
 //! What the binary's end-to-end tests share: running `patchtrack`
-//! commands, a `patchtrack serve` killed on drop, and one HTTP request over
-//! a fresh connection.
+//! commands, a site with its one project, a `patchtrack serve` or `lmtp`
+//! killed on drop, signals, tools a test needs, and one HTTP request over
+//! a fresh connection. Test files that use it also declare `mod common`.
 
 #![allow(dead_code)] // each test file uses its own part
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
 
 /// Runs `patchtrack --database DB ARGS...`.
 pub fn patchtrack(db: &str, args: &[&str]) -> Output {
@@ -21,13 +24,114 @@ pub fn patchtrack(db: &str, args: &[&str]) -> Output {
 
 /// Runs a command that must succeed; its standard output.
 pub fn ok_run(db: &str, args: &[&str]) -> String {
+    ok_output(db, args).0
+}
+
+/// Runs a command that must succeed; its standard output and error.
+pub fn ok_output(db: &str, args: &[&str]) -> (String, String) {
     let out = patchtrack(db, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+/// Migrates `db` and adds the project `s` of list `series.example.org`,
+/// which the tests' mail is delivered to.
+pub fn add_project(db: &str) {
+    ok_run(db, &["migrate"]);
+    ok_run(
+        db,
+        &[
+            "project",
+            "add",
+            "--linkname",
+            "s",
+            "--name",
+            "S",
+            "--listid",
+            "series.example.org",
+        ],
     );
-    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A fresh SQLite site named `name` with the project `s`: its URL and
+/// its file.
+pub fn site(name: &str) -> (String, PathBuf) {
+    let path = crate::common::scratch_dir().join(format!("{name}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let db = format!("sqlite://{}", path.display());
+    add_project(&db);
+    (db, path)
+}
+
+/// Whether a tool a test needs is here; without it the test says so and
+/// is skipped, unless `require_var=1` (as in `.ci/run`) makes that a
+/// failure.
+pub fn tool_present(found: bool, what: &str, require_var: &str) -> bool {
+    if !found {
+        let msg = format!("\n*** {what} NOT FOUND: test SKIPPED ***\n");
+        if std::env::var(require_var).is_ok_and(|v| v == "1") {
+            panic!("{msg}");
+        }
+        eprintln!("{msg}");
+    }
+    found
+}
+
+/// Sends SIGTERM to `child`.
+pub fn sigterm(child: &Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits for `child` to exit, at most `secs` seconds.
+pub fn exits_within(child: &mut Child, secs: u64) -> ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running {secs} s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts `command` and reads its standard error up to the line that
+/// holds `marker`: the address after it (up to a `/` or a space), and the
+/// lines after it, also echoed to the test's output with `label`.
+pub fn spawn_announcing(
+    command: &mut Command,
+    marker: &str,
+    label: &'static str,
+) -> (Child, String, Receiver<String>) {
+    let mut child = command
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("the command exited").unwrap();
+        if let Some(rest) = line.split(marker).nth(1) {
+            break rest.split(['/', ' ']).next().unwrap().to_string();
+        }
+    };
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            eprintln!("{label}: {line}");
+            let _ = tx.send(line);
+        }
+    });
+    (child, addr, rx)
 }
 
 /// A running `patchtrack serve`, killed on drop.
@@ -44,26 +148,23 @@ impl Drop for Server {
 }
 
 pub fn serve(db: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_patchtrack"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_patchtrack"));
+    command
         .args(["--database", db, "serve", "--listen", "127.0.0.1:0"])
         .args(extra)
-        .env("PATCHTRACK_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            eprintln!("serve: {line}");
-        }
-    });
+        .env("PATCHTRACK_LOG", "info");
+    let (child, addr, _) = spawn_announcing(&mut command, "serving http://", "serve");
+    Server { child, addr }
+}
+
+/// A running `patchtrack lmtp` for the list `series.example.org`.
+pub fn lmtp(db: &str, extra: &[&str]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_patchtrack"));
+    command
+        .args(["--database", db, "lmtp", "--listen", "127.0.0.1:0"])
+        .args(["--list-id", "series.example.org"])
+        .args(extra);
+    let (child, addr, _) = spawn_announcing(&mut command, "LMTP on ", "lmtp");
     Server { child, addr }
 }
 
