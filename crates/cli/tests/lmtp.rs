@@ -171,6 +171,21 @@ fn the_protocol_as_rfc_2033_says() {
     );
 }
 
+/// A session past its greeting and LHLO, with replies awaited for at
+/// most `secs` seconds.
+fn greeted(addr: &str, secs: u64) -> BufReader<TcpStream> {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(secs)))
+        .unwrap();
+    let mut s = BufReader::new(stream);
+    let mut greeting = String::new();
+    s.read_line(&mut greeting).unwrap();
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    converse(&mut s, "LHLO x\r\n", 1);
+    s
+}
+
 /// One mail over a session already greeted: the reply to its DATA.
 fn deliver(s: &mut BufReader<TcpStream>, msgid: &str) -> String {
     let start = converse(s, "MAIL FROM:<a@b>\r\nRCPT TO:<list@x>\r\nDATA\r\n", 3);
@@ -193,36 +208,19 @@ fn a_database_gone_away_gets_451_and_the_retried_mail_is_stored_once() {
     let Some(url) = rt.block_on(common::postgres_url()) else {
         return;
     };
-    let (base, name) = url.rsplit_once('/').unwrap();
     add_project(&url);
     let server = lmtp(&url, &[]);
-    let stream = TcpStream::connect(&server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut s = BufReader::new(stream);
-    let mut greeting = String::new();
-    s.read_line(&mut greeting).unwrap();
-    converse(&mut s, "LHLO x\r\n", 1);
+    let mut s = greeted(&server.addr, 60);
     assert_eq!(deliver(&mut s, "before@x"), "250 2.0.0 stored");
 
     // The database goes away: no new connections, the open ones killed.
-    let admin = rt
-        .block_on(patchtrack_store::Store::connect_with(
-            &format!("{base}/postgres"),
-            1,
-        ))
-        .unwrap();
-    let sql = |q: String| rt.block_on(admin.execute_admin(&q)).unwrap();
-    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
-    sql(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ));
+    let outage = support::Outage::of(&url);
+    outage.begin();
     let refused = deliver(&mut s, "during@x");
     assert!(refused.starts_with("451 4.3.0"), "{refused}");
 
     // Back: the MTA's retry stores it, once.
-    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    outage.end();
     assert_eq!(deliver(&mut s, "during@x"), "250 2.0.0 stored");
     assert_eq!(deliver(&mut s, "during@x"), "250 2.0.0 already stored");
     assert_eq!(deliver(&mut s, "before@x"), "250 2.0.0 already stored");
@@ -232,14 +230,7 @@ fn a_database_gone_away_gets_451_and_the_retried_mail_is_stored_once() {
 fn sigterm_finishes_the_mail_in_progress_then_answers_421_and_exits_0() {
     let (db, path) = site("lmtp-graceful");
     let mut server = lmtp(&db, &[]);
-    let stream = TcpStream::connect(&server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut s = BufReader::new(stream);
-    let mut greeting = String::new();
-    s.read_line(&mut greeting).unwrap();
-    converse(&mut s, "LHLO x\r\n", 1);
+    let mut s = greeted(&server.addr, 20);
     let replies = converse(&mut s, "MAIL FROM:<a@b>\r\nRCPT TO:<s@x>\r\nDATA\r\n", 3);
     assert!(replies[2].starts_with("354"), "{replies:?}");
     s.get_mut()

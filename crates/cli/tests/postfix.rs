@@ -251,18 +251,8 @@ fn postfix_delivers_over_lmtp_and_keeps_the_mail_while_the_database_is_away() {
         return;
     };
     // The database goes away: new connections refused, open ones killed.
-    let (base, name) = url.rsplit_once('/').unwrap();
-    let admin = rt
-        .block_on(patchtrack_store::Store::connect_with(
-            &format!("{base}/postgres"),
-            1,
-        ))
-        .unwrap();
-    let sql = |q: String| rt.block_on(admin.execute_admin(&q)).unwrap();
-    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
-    sql(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ));
+    let outage = support::Outage::of(&url);
+    outage.begin();
     // A message-id none of the first mails has (a pull request).
     let late = common::testdata().join("patchwork/mail/0001-git-pull-request.mbox");
     send(&postfix, &[late.as_path()]);
@@ -272,7 +262,7 @@ fn postfix_delivers_over_lmtp_and_keeps_the_mail_while_the_database_is_away() {
             .contains("status=deferred (host 127.0.0.1[127.0.0.1] said: 451 4.3.0")
     });
     // Back: the next queue run delivers it, once.
-    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    outage.end();
     postfix.flush();
     wait_for("the deferred mail", 60, || stored(&url).0 == want.0 + 1);
     std::thread::sleep(Duration::from_secs(1));

@@ -193,3 +193,55 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[&str], body: &str) 
         .unwrap_or_default();
     (status, body)
 }
+
+/// A PostgreSQL test database that can be made to go away and come back,
+/// as when its server is restarted: new connections refused, open ones
+/// killed.
+pub struct Outage {
+    rt: tokio::runtime::Runtime,
+    admin: patchtrack_store::Store,
+    name: String,
+}
+
+impl Outage {
+    /// For the database at `url` (from `common::postgres_url`).
+    pub fn of(url: &str) -> Outage {
+        let (base, name) = url.rsplit_once('/').unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let admin = rt
+            .block_on(patchtrack_store::Store::connect_with(
+                &format!("{base}/postgres"),
+                1,
+            ))
+            .unwrap();
+        Outage {
+            rt,
+            admin,
+            name: name.to_string(),
+        }
+    }
+
+    fn sql(&self, q: &str) {
+        self.rt.block_on(self.admin.execute_admin(q)).unwrap();
+    }
+
+    /// The database goes away.
+    pub fn begin(&self) {
+        let name = &self.name;
+        self.sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+        self.sql(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ));
+    }
+
+    /// It is back.
+    pub fn end(&self) {
+        self.sql(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.name
+        ));
+    }
+}
